@@ -1,0 +1,1 @@
+"""quantbridge.bridge — see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""Command-line interface (``quantbridge``). Sits on top of every layer."""

@@ -1,0 +1,25 @@
+"""The ``quantbridge`` console script. Heavy libraries are imported inside commands."""
+
+from __future__ import annotations
+
+import typer
+
+from .data import data_app
+
+app = typer.Typer(
+    name="quantbridge",
+    help="Research-to-production workbench: data, research, validation, backtest, paper and live.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

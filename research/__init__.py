@@ -1,0 +1,1 @@
+"""quantbridge.research — see docs/architecture.md."""

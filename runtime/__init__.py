@@ -1,0 +1,1 @@
+"""quantbridge.runtime — see docs/architecture.md."""

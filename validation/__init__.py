@@ -1,0 +1,1 @@
+"""quantbridge.validation — see docs/architecture.md."""
