@@ -175,7 +175,7 @@ def _as_utc_index(index: pd.Index) -> tuple[pd.DatetimeIndex | None, list[Proble
         ]
     if index.tz is None or str(index.tz) != "UTC":
         return None, [Problem(ProblemKind.BAD_INDEX, _E, None, "open_time", str(index.tz), "a UTC timezone on the index")]
-    return index, []
+    return index.as_unit("ns"), []
 
 
 def validate_bars(
