@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-__all__ = ["TimeframeError", "parse_timeframe", "timeframe_ms", "to_pandas_freq"]
+__all__ = ["TimeframeError", "format_timeframe", "parse_timeframe", "timeframe_ms", "to_pandas_freq"]
 
 _UNITS_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PATTERN = re.compile(r"^(\d+)([smhdw])$")
@@ -42,3 +42,14 @@ def to_pandas_freq(timeframe: str) -> str:
     """A pandas offset alias of the same width, for ``resample``/``date_range``."""
     seconds = int(parse_timeframe(timeframe).total_seconds())
     return f"{seconds}s"
+
+
+def format_timeframe(width: pd.Timedelta) -> str:
+    """The shortest timeframe string for ``width`` (``Timedelta('1h')`` → ``"1h"``)."""
+    seconds = int(width.total_seconds())
+    if seconds <= 0 or pd.Timedelta(seconds=seconds) != width:
+        return str(width)
+    for unit, size in sorted(_UNITS_SECONDS.items(), key=lambda item: -item[1]):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"  # pragma: no cover - 's' always divides

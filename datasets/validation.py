@@ -26,7 +26,7 @@ def _row_problems(
     field: str,
     values: np.ndarray,
     expected: str | Callable[[int], str],
-    times: pd.DatetimeIndex | np.ndarray | None,
+    times: pd.DatetimeIndex | None,
     severity: Severity = _E,
 ) -> list[Problem]:
     rows = np.flatnonzero(mask)
@@ -70,18 +70,18 @@ def _numeric(frame: pd.DataFrame, names: Iterable[str]) -> tuple[dict[str, np.nd
     return arrays, problems
 
 
-def _not_finite(arrays: dict[str, np.ndarray], times: pd.DatetimeIndex | np.ndarray | None) -> list[Problem]:
+def _not_finite(arrays: dict[str, np.ndarray], times: pd.DatetimeIndex | None) -> list[Problem]:
     problems: list[Problem] = []
     for name, values in arrays.items():
         problems += _row_problems(~np.isfinite(values), ProblemKind.NOT_FINITE, name, values, "a finite number", times)
     return problems
 
 
-def _time_order(times: np.ndarray, label: str, strict: bool) -> list[Problem]:
+def _time_order(times: pd.DatetimeIndex, label: str, strict: bool) -> list[Problem]:
     """Rows whose time goes backwards (or repeats, when ``strict``)."""
     if len(times) < 2:
         return []
-    ints = times.view("int64")
+    ints = times.asi8
     diffs = np.diff(ints)
     problems = _row_problems(
         np.concatenate([[False], diffs < 0]),
@@ -111,14 +111,15 @@ def infer_timeframe(index: pd.DatetimeIndex) -> pd.Timedelta | None:
     return pd.Timedelta(int(values[np.argmax(counts)]), unit="ns")
 
 
-def _gaps(index: pd.DatetimeIndex, timeframe: pd.Timedelta | None) -> list[Gap]:
+def _gaps(index: pd.DatetimeIndex, timeframe: pd.Timedelta | None) -> tuple[list[Gap], np.ndarray]:
+    """Gaps and the row of the bar that ends each one."""
     if timeframe is None or len(index) < 2:
-        return []
+        return [], np.empty(0, dtype=np.int64)
     ints = index.asi8
     step = timeframe.value
     diffs = np.diff(ints)
     where = np.flatnonzero(diffs > step)
-    return [
+    gaps = [
         Gap(
             start=pd.Timestamp(ints[i] + step, tz="UTC"),
             end=pd.Timestamp(ints[i + 1], tz="UTC"),
@@ -126,6 +127,7 @@ def _gaps(index: pd.DatetimeIndex, timeframe: pd.Timedelta | None) -> list[Gap]:
         )
         for i in where.tolist()
     ]
+    return gaps, where + 1
 
 
 def _gap_problems(gaps: list[Gap], policy: GapPolicy, positions: np.ndarray) -> list[Problem]:
@@ -185,26 +187,31 @@ def validate_bars(
     timeframe: pd.Timedelta | None = None,
     gap_policy: GapPolicy = GapPolicy.WARN,
     line_offset: int | None = None,
+    volume_required: bool = True,
 ) -> ValidationReport:
-    """Validate a bar frame; ``timeframe`` is inferred from the spacing when not given."""
+    """Validate a bar frame; ``timeframe`` is inferred from the spacing when not given.
+
+    With ``volume_required=False`` a volume column that is entirely NaN (a chart export
+    without volume) is accepted; a partly missing volume is still an error.
+    """
     index, problems = _as_utc_index(bars.index)
     problems += _missing_columns(bars, BAR_COLUMNS)
     arrays, dtype_problems = _numeric(bars, [c for c in BAR_COLUMNS if c in bars.columns])
     problems += dtype_problems
+    if not volume_required and "volume" in arrays and np.isnan(arrays["volume"]).all():
+        del arrays["volume"]
     if index is None:
         return ValidationReport(source, DataKind.BARS, len(bars), tuple(problems), line_offset=line_offset)
     times = index
     problems += _not_finite(arrays, times)
-    problems += _time_order(index.to_numpy(), "open_time", strict=True)
+    problems += _time_order(index, "open_time", strict=True)
     problems += _bar_shape(arrays, times)
     if "volume" in arrays:
         with np.errstate(invalid="ignore"):
             problems += _row_problems(arrays["volume"] < 0, ProblemKind.NEGATIVE_VOLUME, "volume", arrays["volume"], "a volume >= 0", times)
     step = timeframe if timeframe is not None else infer_timeframe(index)
-    gaps = _gaps(index, step) if index.is_monotonic_increasing else []
-    if gaps:
-        positions = index.get_indexer(pd.DatetimeIndex([g.end for g in gaps]))
-        problems += _gap_problems(gaps, gap_policy, positions)
+    gaps, positions = _gaps(index, step) if index.is_monotonic_increasing else ([], np.empty(0, dtype=np.int64))
+    problems += _gap_problems(gaps, gap_policy, positions)
     problems.sort(key=lambda p: (-1 if p.row is None else p.row))
     return ValidationReport(
         source=source,
@@ -219,19 +226,19 @@ def validate_bars(
     )
 
 
-def _ts_column(frame: pd.DataFrame) -> tuple[np.ndarray | None, list[Problem]]:
+def _ts_column(frame: pd.DataFrame) -> tuple[pd.DatetimeIndex | None, list[Problem]]:
     if "ts" not in frame.columns:
         return None, []
     column = frame["ts"]
     if not isinstance(column.dtype, pd.DatetimeTZDtype) or str(column.dtype.tz) != "UTC":
         return None, [Problem(ProblemKind.BAD_DTYPE, _E, None, "ts", str(column.dtype), "UTC timestamps (datetime64[ns, UTC])")]
-    return column.to_numpy(dtype="datetime64[ns]"), []
+    return pd.DatetimeIndex(column).as_unit("ns"), []
 
 
-def _span(times: np.ndarray | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+def _span(times: pd.DatetimeIndex | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     if times is None or len(times) == 0:
         return None, None
-    return pd.Timestamp(times.min(), tz="UTC"), pd.Timestamp(times.max(), tz="UTC")
+    return times.min(), times.max()
 
 
 def validate_trades(
