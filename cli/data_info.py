@@ -62,12 +62,14 @@ def _print_rich(summary: dict[str, object], report: ValidationReport, max_proble
 def info(
     file: Annotated[Path, typer.Argument(help="A bar, trade or quote file (.csv, .parquet, .feather, .json).")],
     kind: Annotated[str, typer.Option(help="bars, trades or quotes; detected from the columns by default.")] = "auto",
-    format: Annotated[  # noqa: A002 - the user-facing option name
+    format: Annotated[
         str | None,
         typer.Option(help="Bar format: csv, tradingview, binance-klines, freqtrade-json, freqtrade-feather, parquet."),
     ] = None,
     tz: Annotated[str | None, typer.Option(help="Timezone of times written without a UTC offset.")] = None,
-    timeframe: Annotated[str | None, typer.Option(help="Bar width (e.g. 1h); inferred from the spacing by default.")] = None,
+    timeframe: Annotated[
+        str | None, typer.Option(help="Bar width (e.g. 1h); inferred from the spacing by default.")
+    ] = None,
     max_problems: Annotated[int, typer.Option(help="How many problems to list.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:

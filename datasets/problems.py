@@ -137,7 +137,5 @@ class DataValidationError(ValueError):
         tail = f"\n  … and {more} more (see .report)" if more > 0 else ""
         counts = ", ".join(f"{k}={v}" for k, v in sorted(Counter(p.kind.value for p in errors).items()))
         super().__init__(
-            f"{report.source}: {len(errors)} {report.kind} error(s) ({counts}):\n  "
-            + "\n  ".join(lines)
-            + tail
+            f"{report.source}: {len(errors)} {report.kind} error(s) ({counts}):\n  " + "\n  ".join(lines) + tail
         )

@@ -78,7 +78,8 @@ def resample_bars(bars: pd.DataFrame, timeframe: str, *, complete_only: bool = F
     exchanges do after a maintenance gap.
     """
     width = parse_timeframe(timeframe)
-    keys = _bucket(bars.index, width)
+    index = pd.DatetimeIndex(bars.index)
+    keys = _bucket(index, width)
     grouped = bars.groupby(keys, sort=True)
     frame = pd.DataFrame(
         {
@@ -90,6 +91,6 @@ def resample_bars(bars: pd.DataFrame, timeframe: str, *, complete_only: bool = F
         }
     )
     if complete_only and len(bars) > 1:
-        fine = pd.Timedelta(int(np.median(np.diff(bars.index.asi8))), unit="ns")
+        fine = pd.Timedelta(int(np.median(np.diff(index.asi8))), unit="ns")
         frame = frame[grouped["open"].count() == width // fine]
     return _finish(frame, width, EmptyBars.SKIP)

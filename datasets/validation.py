@@ -24,7 +24,7 @@ def _row_problems(
     mask: np.ndarray,
     kind: ProblemKind,
     field: str,
-    values: np.ndarray,
+    values: np.ndarray | pd.DatetimeIndex,
     expected: str | Callable[[int], str],
     times: pd.DatetimeIndex | None,
     severity: Severity = _E,
@@ -62,9 +62,7 @@ def _numeric(frame: pd.DataFrame, names: Iterable[str]) -> tuple[dict[str, np.nd
     for name in names:
         column = frame[name]
         if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
-            problems.append(
-                Problem(ProblemKind.BAD_DTYPE, _E, None, name, str(column.dtype), "a numeric column")
-            )
+            problems.append(Problem(ProblemKind.BAD_DTYPE, _E, None, name, str(column.dtype), "a numeric column"))
             continue
         arrays[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
     return arrays, problems
@@ -158,12 +156,26 @@ def _bar_shape(arrays: dict[str, np.ndarray], times: pd.DatetimeIndex) -> list[P
         high_bad = h < top
         low_bad = low > bottom
         non_positive = {name: arrays[name] <= 0 for name in ("open", "high", "low", "close")}
-    problems = _row_problems(
-        high_bad, ProblemKind.HIGH_BELOW_OPEN_CLOSE, "high", h, lambda row: f">= max(open, close) = {top[row]!r}", times
-    ) if high_bad.any() else []
+    problems = (
+        _row_problems(
+            high_bad,
+            ProblemKind.HIGH_BELOW_OPEN_CLOSE,
+            "high",
+            h,
+            lambda row: f">= max(open, close) = {top[row]!r}",
+            times,
+        )
+        if high_bad.any()
+        else []
+    )
     if low_bad.any():
         problems += _row_problems(
-            low_bad, ProblemKind.LOW_ABOVE_OPEN_CLOSE, "low", low, lambda row: f"<= min(open, close) = {bottom[row]!r}", times
+            low_bad,
+            ProblemKind.LOW_ABOVE_OPEN_CLOSE,
+            "low",
+            low,
+            lambda row: f"<= min(open, close) = {bottom[row]!r}",
+            times,
         )
     for name, mask in non_positive.items():
         problems += _row_problems(mask, ProblemKind.NON_POSITIVE_PRICE, name, arrays[name], "a price above zero", times)
@@ -173,10 +185,14 @@ def _bar_shape(arrays: dict[str, np.ndarray], times: pd.DatetimeIndex) -> list[P
 def _as_utc_index(index: pd.Index) -> tuple[pd.DatetimeIndex | None, list[Problem]]:
     if not isinstance(index, pd.DatetimeIndex):
         return None, [
-            Problem(ProblemKind.BAD_INDEX, _E, None, "open_time", type(index).__name__, "a DatetimeIndex of bar open times")
+            Problem(
+                ProblemKind.BAD_INDEX, _E, None, "open_time", type(index).__name__, "a DatetimeIndex of bar open times"
+            )
         ]
     if index.tz is None or str(index.tz) != "UTC":
-        return None, [Problem(ProblemKind.BAD_INDEX, _E, None, "open_time", str(index.tz), "a UTC timezone on the index")]
+        return None, [
+            Problem(ProblemKind.BAD_INDEX, _E, None, "open_time", str(index.tz), "a UTC timezone on the index")
+        ]
     return index.as_unit("ns"), []
 
 
@@ -208,11 +224,13 @@ def validate_bars(
     problems += _bar_shape(arrays, times)
     if "volume" in arrays:
         with np.errstate(invalid="ignore"):
-            problems += _row_problems(arrays["volume"] < 0, ProblemKind.NEGATIVE_VOLUME, "volume", arrays["volume"], "a volume >= 0", times)
+            problems += _row_problems(
+                arrays["volume"] < 0, ProblemKind.NEGATIVE_VOLUME, "volume", arrays["volume"], "a volume >= 0", times
+            )
     step = timeframe if timeframe is not None else infer_timeframe(index)
     gaps, positions = _gaps(index, step) if index.is_monotonic_increasing else ([], np.empty(0, dtype=np.int64))
     problems += _gap_problems(gaps, gap_policy, positions)
-    problems.sort(key=lambda p: (-1 if p.row is None else p.row))
+    problems.sort(key=lambda p: -1 if p.row is None else p.row)
     return ValidationReport(
         source=source,
         kind=DataKind.BARS,
@@ -231,7 +249,9 @@ def _ts_column(frame: pd.DataFrame) -> tuple[pd.DatetimeIndex | None, list[Probl
         return None, []
     column = frame["ts"]
     if not isinstance(column.dtype, pd.DatetimeTZDtype) or str(column.dtype.tz) != "UTC":
-        return None, [Problem(ProblemKind.BAD_DTYPE, _E, None, "ts", str(column.dtype), "UTC timestamps (datetime64[ns, UTC])")]
+        return None, [
+            Problem(ProblemKind.BAD_DTYPE, _E, None, "ts", str(column.dtype), "UTC timestamps (datetime64[ns, UTC])")
+        ]
     return pd.DatetimeIndex(column).as_unit("ns"), []
 
 
@@ -254,22 +274,45 @@ def validate_trades(
     problems += _not_finite(arrays, times)
     with np.errstate(invalid="ignore"):
         if "price" in arrays:
-            problems += _row_problems(arrays["price"] <= 0, ProblemKind.NON_POSITIVE_PRICE, "price", arrays["price"], "a price above zero", times)
+            problems += _row_problems(
+                arrays["price"] <= 0,
+                ProblemKind.NON_POSITIVE_PRICE,
+                "price",
+                arrays["price"],
+                "a price above zero",
+                times,
+            )
         if "amount" in arrays:
-            problems += _row_problems(arrays["amount"] <= 0, ProblemKind.NON_POSITIVE_AMOUNT, "amount", arrays["amount"], "an amount above zero", times)
+            problems += _row_problems(
+                arrays["amount"] <= 0,
+                ProblemKind.NON_POSITIVE_AMOUNT,
+                "amount",
+                arrays["amount"],
+                "an amount above zero",
+                times,
+            )
     if times is not None:
         problems += _time_order(times, "ts", strict=False)
     if "side" in trades.columns:
         sides = trades["side"].to_numpy(dtype=object)
-        problems += _row_problems(~trades["side"].isin(TRADE_SIDES).to_numpy(), ProblemKind.BAD_SIDE, "side", sides, "'buy' or 'sell'", times)
+        problems += _row_problems(
+            ~trades["side"].isin(TRADE_SIDES).to_numpy(), ProblemKind.BAD_SIDE, "side", sides, "'buy' or 'sell'", times
+        )
     if "trade_id" in trades.columns:
         ids = trades["trade_id"].to_numpy()
         problems += _row_problems(
-            trades["trade_id"].duplicated(keep="first").to_numpy(), ProblemKind.DUPLICATE_TRADE_ID, "trade_id", ids, "a trade id not seen in an earlier row", times
+            trades["trade_id"].duplicated(keep="first").to_numpy(),
+            ProblemKind.DUPLICATE_TRADE_ID,
+            "trade_id",
+            ids,
+            "a trade id not seen in an earlier row",
+            times,
         )
-    problems.sort(key=lambda p: (-1 if p.row is None else p.row))
+    problems.sort(key=lambda p: -1 if p.row is None else p.row)
     first, last = _span(times)
-    return ValidationReport(source, DataKind.TRADES, len(trades), tuple(problems), line_offset=line_offset, first=first, last=last)
+    return ValidationReport(
+        source, DataKind.TRADES, len(trades), tuple(problems), line_offset=line_offset, first=first, last=last
+    )
 
 
 def validate_quotes(
@@ -285,16 +328,27 @@ def validate_quotes(
     with np.errstate(invalid="ignore"):
         for name in ("bid", "ask"):
             if name in arrays:
-                problems += _row_problems(arrays[name] <= 0, ProblemKind.NON_POSITIVE_PRICE, name, arrays[name], "a price above zero", times)
+                problems += _row_problems(
+                    arrays[name] <= 0, ProblemKind.NON_POSITIVE_PRICE, name, arrays[name], "a price above zero", times
+                )
         for name in ("bid_size", "ask_size"):
             if name in arrays:
-                problems += _row_problems(arrays[name] < 0, ProblemKind.NEGATIVE_SIZE, name, arrays[name], "a size >= 0", times)
+                problems += _row_problems(
+                    arrays[name] < 0, ProblemKind.NEGATIVE_SIZE, name, arrays[name], "a size >= 0", times
+                )
         if {"bid", "ask"} <= arrays.keys():
             problems += _row_problems(
-                arrays["bid"] > arrays["ask"], ProblemKind.CROSSED_QUOTE, "bid", arrays["bid"], lambda row: f"<= ask = {arrays['ask'][row]!r}", times
+                arrays["bid"] > arrays["ask"],
+                ProblemKind.CROSSED_QUOTE,
+                "bid",
+                arrays["bid"],
+                lambda row: f"<= ask = {arrays['ask'][row]!r}",
+                times,
             )
     if times is not None:
         problems += _time_order(times, "ts", strict=False)
-    problems.sort(key=lambda p: (-1 if p.row is None else p.row))
+    problems.sort(key=lambda p: -1 if p.row is None else p.row)
     first, last = _span(times)
-    return ValidationReport(source, DataKind.QUOTES, len(quotes), tuple(problems), line_offset=line_offset, first=first, last=last)
+    return ValidationReport(
+        source, DataKind.QUOTES, len(quotes), tuple(problems), line_offset=line_offset, first=first, last=last
+    )

@@ -77,7 +77,9 @@ def _sniff_csv(path: Path) -> BarFormat:
     if fields[0].lstrip("-").isdigit():
         if len(fields) >= 12:
             return BarFormat.BINANCE_KLINES
-        raise DataFormatError(path, f"no header and {len(fields)} columns; expected a header row, or 12 Binance kline columns")
+        raise DataFormatError(
+            path, f"no header and {len(fields)} columns; expected a header row, or 12 Binance kline columns"
+        )
     if "close_time" in fields and "quote_volume" in fields:
         return BarFormat.BINANCE_KLINES
     if fields[:5] == ["time", "open", "high", "low", "close"]:
@@ -96,7 +98,9 @@ def detect_bar_format(path: Path) -> BarFormat:
         return BarFormat.FREQTRADE_JSON
     if suffix in (".csv", ".txt"):
         return _sniff_csv(path)
-    raise DataFormatError(path, f"unknown extension {suffix!r}; expected .csv, .parquet, .feather or .json (or pass format=)")
+    raise DataFormatError(
+        path, f"unknown extension {suffix!r}; expected .csv, .parquet, .feather or .json (or pass format=)"
+    )
 
 
 def _read_table(path: Path, fmt: BarFormat, tz: str | None, timeframe: str | None) -> BarTable:
@@ -121,7 +125,7 @@ def _existing(path: Path | str) -> Path:
 def load_bars(
     path: Path | str,
     *,
-    format: BarFormat | str | None = None,  # noqa: A002 - the user-facing name
+    format: BarFormat | str | None = None,
     tz: str | None = None,
     timeframe: str | None = None,
     gap_policy: GapPolicy = GapPolicy.WARN,
@@ -152,7 +156,7 @@ def _sniff_has_header(path: Path) -> bool:
 def read_bars(
     path: Path | str,
     *,
-    format: BarFormat | str | None = None,  # noqa: A002 - the user-facing name
+    format: BarFormat | str | None = None,
     tz: str | None = None,
     timeframe: str | None = None,
     gap_policy: GapPolicy = GapPolicy.WARN,

@@ -77,7 +77,9 @@ def read_binance_klines(path: Path, *, timeframe: str | None = None) -> BarTable
     header = _has_kline_header(path)
     raw = _read_csv(path, header=0 if header else None, names=None if header else list(BINANCE_KLINE_COLUMNS))
     if list(raw.columns)[: len(BINANCE_KLINE_COLUMNS)] != list(BINANCE_KLINE_COLUMNS):
-        raise DataFormatError(path, f"expected Binance kline columns {BINANCE_KLINE_COLUMNS}, found {list(raw.columns)}")
+        raise DataFormatError(
+            path, f"expected Binance kline columns {BINANCE_KLINE_COLUMNS}, found {list(raw.columns)}"
+        )
     line_offset = 2 if header else 1
     open_times, form = parse_times(raw["open_time"], path=path, column="open_time", line_offset=line_offset)
     close_times, _ = parse_times(raw["close_time"], path=path, column="close_time", line_offset=line_offset)
@@ -94,9 +96,7 @@ def _check_close_times(
     widths = closes.asi8 - opens.asi8
     if len(widths) == 0:
         return
-    expected = (
-        parse_timeframe(timeframe).value if timeframe else int(np.median(widths)) + 1
-    )
+    expected = parse_timeframe(timeframe).value if timeframe else int(np.median(widths)) + 1
     # close_time is the last millisecond (or microsecond) inside the bar.
     bad = np.flatnonzero(np.abs(widths + 1 - expected) > 1_000_000)
     if len(bad):
@@ -117,7 +117,11 @@ def read_freqtrade_json(path: Path) -> BarTable:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataFormatError(path, f"not valid JSON ({exc})") from exc
     if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != 6 for r in rows):
-        bad = next((i for i, r in enumerate(rows) if not isinstance(r, list) or len(r) != 6), 0) if isinstance(rows, list) else 0
+        bad = (
+            next((i for i, r in enumerate(rows) if not isinstance(r, list) or len(r) != 6), 0)
+            if isinstance(rows, list)
+            else 0
+        )
         raise DataFormatError(path, f"entry {bad}: expected a list of [date_ms, open, high, low, close, volume] rows")
     raw = pd.DataFrame(rows, columns=["date", "open", "high", "low", "close", "volume"])
     if len(raw) and not pd.api.types.is_integer_dtype(raw["date"]):

@@ -57,9 +57,7 @@ def find_time_column(raw: pd.DataFrame, path: Path, time_column: str | None = No
             path, f"no time column; expected one named one of {', '.join(TIME_ALIASES)} (columns: {list(raw.columns)})"
         )
     if len(found) > 1:
-        raise DataFormatError(
-            path, f"columns {found} all look like bar times; ambiguous — say which with time_column="
-        )
+        raise DataFormatError(path, f"columns {found} all look like bar times; ambiguous — say which with time_column=")
     return found[0]
 
 

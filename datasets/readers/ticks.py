@@ -63,10 +63,14 @@ def _side(raw: pd.DataFrame, path: Path, line_offset: int) -> np.ndarray:
         unknown = ~maker.isin(["true", "false"])
         if unknown.any():
             row = int(np.flatnonzero(unknown.to_numpy())[0])
-            raise DataFormatError(path, f"value {maker.iloc[row]!r} is not true/false", line=row + line_offset, field="is_buyer_maker")
+            raise DataFormatError(
+                path, f"value {maker.iloc[row]!r} is not true/false", line=row + line_offset, field="is_buyer_maker"
+            )
         # The buyer was the resting order, so the aggressor (taker) sold.
         return np.where(maker == "true", "sell", "buy").astype(object)
-    raise DataFormatError(path, "no 'side' column (or Binance's 'is_buyer_maker'); expected the taker side of each trade")
+    raise DataFormatError(
+        path, "no 'side' column (or Binance's 'is_buyer_maker'); expected the taker side of each trade"
+    )
 
 
 def _as_float(raw: pd.Series, path: Path, name: str, line_offset: int) -> np.ndarray:
@@ -86,7 +90,12 @@ def read_trade_table(path: Path, *, tz: str | None = None) -> tuple[pd.DataFrame
     ids = pd.to_numeric(raw[mapping["trade_id"]], errors="coerce")
     if ids.isna().any() or not np.all(np.mod(ids.to_numpy(dtype=np.float64), 1) == 0):
         row = int(np.flatnonzero((ids.isna() | (np.mod(ids.fillna(0.5), 1) != 0)).to_numpy())[0])
-        raise DataFormatError(path, f"value {raw[mapping['trade_id']].iloc[row]!r} is not an integer id", line=row + line_offset, field=mapping["trade_id"])
+        raise DataFormatError(
+            path,
+            f"value {raw[mapping['trade_id']].iloc[row]!r} is not an integer id",
+            line=row + line_offset,
+            field=mapping["trade_id"],
+        )
     frame = pd.DataFrame(
         {
             "ts": ts,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,9 @@ from .errors import DataFormatError
 
 __all__ = ["TimeForm", "parse_times"]
 
+EpochUnit = Literal["s", "ms", "us", "ns"]
 # Epoch magnitudes for years ~1973..~5000 in each unit.
-_EPOCH_UNITS: tuple[tuple[str, float, float], ...] = (
+_EPOCH_UNITS: tuple[tuple[EpochUnit, float, float], ...] = (
     ("s", 1e8, 1e11),
     ("ms", 1e11, 1e14),
     ("us", 1e14, 1e17),
@@ -44,7 +46,7 @@ class TimeForm(StrEnum):
 _FORM_BY_UNIT = {"s": TimeForm.EPOCH_S, "ms": TimeForm.EPOCH_MS, "us": TimeForm.EPOCH_US, "ns": TimeForm.EPOCH_NS}
 
 
-def _epoch_unit(values: np.ndarray, path: Path, column: str, line_offset: int) -> str:
+def _epoch_unit(values: np.ndarray, path: Path, column: str, line_offset: int) -> EpochUnit:
     magnitudes = np.abs(values)
     for unit, low, high in _EPOCH_UNITS:
         inside = (magnitudes >= low) & (magnitudes < high)
@@ -74,7 +76,7 @@ def _parse_epoch(raw: pd.Series, path: Path, column: str, line_offset: int) -> t
         raise DataFormatError(path, "missing time (expected an epoch number)", line=bad + line_offset, field=column)
     unit = _epoch_unit(values, path, column, line_offset)
     ints = raw.to_numpy(dtype=np.int64) if pd.api.types.is_integer_dtype(raw) else values.round().astype(np.int64)
-    index = pd.DatetimeIndex(pd.to_datetime(ints, unit=unit, utc=True)).as_unit("ns")
+    index = pd.DatetimeIndex(pd.to_datetime(pd.Index(ints), unit=unit, utc=True)).as_unit("ns")
     return index, _FORM_BY_UNIT[unit]
 
 
@@ -99,7 +101,10 @@ def _parse_strings(
     if with_offset.any():
         bad = _first_mismatch(with_offset)
         raise DataFormatError(
-            path, f"time {text.iloc[bad]!r} has no UTC offset while earlier rows do", line=bad + line_offset, field=column
+            path,
+            f"time {text.iloc[bad]!r} has no UTC offset while earlier rows do",
+            line=bad + line_offset,
+            field=column,
         )
     if tz is None:
         raise DataFormatError(

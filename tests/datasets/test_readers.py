@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
+from quantbridge.datasets.paths import reference_data_dir
 from quantbridge.datasets.problems import DataValidationError
 from quantbridge.datasets.readers import (
     BarFormat,
@@ -23,11 +23,14 @@ from quantbridge.datasets.readers import (
 )
 from quantbridge.datasets.resample import resample_bars
 from quantbridge.datasets.schemas import BAR_COLUMNS, DataKind
-from quantbridge.datasets.paths import reference_data_dir
 
 REFERENCE = reference_data_dir()
 BAR_FILES = sorted(
-    [*REFERENCE.glob("crypto/*.csv"), *REFERENCE.glob("tradingview/indicators/*.csv"), *REFERENCE.glob("tradingview/builtin_strategies/*ohlcv.csv")]
+    [
+        *REFERENCE.glob("crypto/*.csv"),
+        *REFERENCE.glob("tradingview/indicators/*.csv"),
+        *REFERENCE.glob("tradingview/builtin_strategies/*ohlcv.csv"),
+    ]
 )
 
 
