@@ -76,11 +76,15 @@ def _price_columns(raw: pd.DataFrame, path: Path, time_name: str) -> dict[str, s
 
 
 def _numeric(raw: pd.Series, path: Path, name: str, line_offset: int) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        return raw.astype("float64")
     converted = pd.to_numeric(raw, errors="coerce")
-    broken = converted.isna() & raw.notna() & (raw.astype("string").str.strip().str.lower() != "nan")
-    if broken.any():
-        row = int(np.flatnonzero(broken.to_numpy())[0])
-        raise DataFormatError(path, f"value {raw.iloc[row]!r} is not a number", line=row + line_offset, field=name)
+    if converted.isna().any():
+        text = raw.astype("string").str.strip().str.lower()
+        broken = converted.isna() & raw.notna() & (text != "nan")
+        if broken.any():
+            row = int(np.flatnonzero(broken.to_numpy())[0])
+            raise DataFormatError(path, f"value {raw.iloc[row]!r} is not a number", line=row + line_offset, field=name)
     return converted.astype("float64")
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print tables. Run with ``make bench`` or ``python -m benchmarks.<name>``."""
