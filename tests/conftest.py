@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from quantbridge.datasets.paths import REFERENCE_DATA_ENV, reference_data_dir
 
 

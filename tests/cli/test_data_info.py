@@ -22,7 +22,9 @@ def write_csv(path: Path, body: str) -> Path:
 
 
 def test_info_when_file_clean_prints_json_summary_and_exits_0(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "ok.csv", "1704067200,1,2,0.5,1.5,3\n1704070800,1.5,2,1,1.2,4\n1704081600,1.2,1.3,1,1.1,2\n")
+    path = write_csv(
+        tmp_path / "ok.csv", "1704067200,1,2,0.5,1.5,3\n1704070800,1.5,2,1,1.2,4\n1704081600,1.2,1.3,1,1.1,2\n"
+    )
     result = run_cli("data", "info", str(path), "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
+
 from quantbridge.cli.main import app
 from quantbridge.datasets.readers import read_bars, read_quotes, read_trades
 from quantbridge.datasets.resample import aggregate_trades
 from quantbridge.datasets.sample_data import SAMPLE_FILES
 from quantbridge.datasets.synth import TickModel, generate_bars, generate_quotes, generate_trades
 from quantbridge.datasets.validation import validate_bars, validate_trades
-from typer.testing import CliRunner
 
 runner = CliRunner()
 

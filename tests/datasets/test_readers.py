@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from quantbridge.datasets.paths import reference_data_dir
 from quantbridge.datasets.problems import DataValidationError
 from quantbridge.datasets.readers import (

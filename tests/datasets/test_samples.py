@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from quantbridge.datasets.paths import SAMPLES_DIR, sample_path
 from quantbridge.datasets.problems import GapPolicy, ValidationReport
 from quantbridge.datasets.sample_data import SAMPLE_FILES, build_samples, main

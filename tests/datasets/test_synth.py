@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from quantbridge.datasets.problems import ValidationReport
 from quantbridge.datasets.resample import EmptyBars, aggregate_trades
 from quantbridge.datasets.schemas import BAR_COLUMNS, QUOTE_COLUMNS, TIME_DTYPE, TRADE_COLUMNS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from quantbridge.datasets.problems import DataValidationError, GapPolicy, ProblemKind, Severity
 from quantbridge.datasets.validation import infer_timeframe, validate_bars, validate_quotes, validate_trades
 
