@@ -1,0 +1,1 @@
+"""The prototype catalogue: each module holds one prototype function and its spec."""
