@@ -16,6 +16,7 @@ import typer
 
 if TYPE_CHECKING:
     import pandas as pd
+
     from quantbridge.datasets.synth import Progress
 
 __all__ = ["samples_command", "synth_app"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .data import data_app
+from .exchange import exchange_app
 
 app = typer.Typer(
     name="quantbridge",
@@ -14,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(exchange_app, name="exchange")
 
 
 def main() -> None:

@@ -78,7 +78,7 @@ def resample_bars(bars: pd.DataFrame, timeframe: str, *, complete_only: bool = F
     exchanges do after a maintenance gap.
     """
     width = parse_timeframe(timeframe)
-    index = pd.DatetimeIndex(bars.index)
+    index = pd.DatetimeIndex(bars.index).as_unit("ns")
     keys = _bucket(index, width)
     grouped = bars.groupby(keys, sort=True)
     frame = pd.DataFrame(

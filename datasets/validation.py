@@ -101,7 +101,7 @@ def infer_timeframe(index: pd.DatetimeIndex) -> pd.Timedelta | None:
     """The most common positive spacing of ``index`` (None with fewer than two bars)."""
     if len(index) < 2:
         return None
-    diffs = np.diff(index.asi8)
+    diffs = np.diff(index.as_unit("ns").asi8)
     diffs = diffs[diffs > 0]
     if len(diffs) == 0:
         return None

@@ -1,0 +1,37 @@
+"""A local Binance-USDM-compatible exchange that serves a dataset, for tests and offline demos.
+
+* :class:`MarketData` / :class:`SymbolSeries` / :class:`SymbolSpec` — what is served.
+* :class:`LocalExchange` — the server on a loopback port, in-process; :func:`serve`
+  runs it in the foreground (``python -m quantbridge.datasets.exchange --data FILE``).
+* :class:`FaultPlan` / :class:`FaultRule` — programmable 429s, 5xx, timeouts,
+  malformed bodies and delays; :class:`RequestLog` — what clients asked.
+* :func:`binanceusdm_client` / :func:`binanceusdm_async_client` — real ccxt clients
+  pointed at it (ccxt is imported when one is built).
+"""
+
+from __future__ import annotations
+
+from .ccxt_client import binanceusdm_async_client, binanceusdm_client, point_at
+from .faults import FaultKind, FaultPlan, FaultRule, FaultRuleError
+from .loading import load_market
+from .market import MarketData, SymbolSeries, SymbolSpec
+from .requestlog import RequestLog, RequestRecord
+from .server import LocalExchange, serve
+
+__all__ = [
+    "FaultKind",
+    "FaultPlan",
+    "FaultRule",
+    "FaultRuleError",
+    "LocalExchange",
+    "MarketData",
+    "RequestLog",
+    "RequestRecord",
+    "SymbolSeries",
+    "SymbolSpec",
+    "binanceusdm_async_client",
+    "binanceusdm_client",
+    "load_market",
+    "point_at",
+    "serve",
+]

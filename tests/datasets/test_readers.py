@@ -279,3 +279,11 @@ def test_read_quotes_when_binance_book_ticker_csv_maps_columns(tmp_path: Path) -
     assert detect_kind(path) is DataKind.QUOTES
     quotes = read_quotes(path)
     assert quotes[["bid", "ask", "bid_size", "ask_size"]].iloc[0].tolist() == [100.0, 100.1, 2.0, 3.0]
+
+
+def test_resample_bars_when_index_in_microseconds_keeps_complete_buckets() -> None:
+    bars = sample_bars(24)
+    bars.index = bars.index.as_unit("us")
+    hourly_to_daily = resample_bars(bars, "1d", complete_only=True)
+    assert len(hourly_to_daily) == 1
+    assert hourly_to_daily["high"].iloc[0] == bars["high"].max()

@@ -225,3 +225,8 @@ def test_validate_quotes_when_size_negative_and_price_nan_reports_both() -> None
     quotes.loc[3, "ask"] = np.nan
     kinds = {(p.kind, p.row, p.field) for p in validate_quotes(quotes).problems}
     assert kinds == {(ProblemKind.NEGATIVE_SIZE, 0, "ask_size"), (ProblemKind.NOT_FINITE, 3, "ask")}
+
+
+def test_infer_timeframe_when_index_in_microseconds_still_reads_the_width() -> None:
+    index = pd.date_range("2024-01-01", periods=5, freq="1h", tz="UTC").as_unit("us")
+    assert infer_timeframe(index) == pd.Timedelta("1h")

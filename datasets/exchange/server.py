@@ -1,0 +1,210 @@
+"""The local exchange's HTTP server: in-process on a background thread, or in the foreground.
+
+In-process (tests, notebooks)::
+
+    with LocalExchange(MarketData.from_bars(bars)) as exchange:
+        client = binanceusdm_client(exchange.url)
+        ...
+        exchange.faults.add(FaultRule.rate_limit("/fapi/v1/klines", retry_after=1))
+        exchange.requests.records("/fapi/v1/klines")
+
+The server binds loopback, port 0 by default (the OS picks a free port; ``.port`` and
+``.url`` tell which), and runs its own event loop on a daemon thread, so the caller's
+code (and its own event loop, if any) is untouched. As a subprocess
+(``python -m quantbridge.datasets.exchange --data FILE`` or ``quantbridge exchange
+serve``), :func:`serve` prints the URL as the first line on stdout and serves until
+SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Final, Self
+
+from aiohttp import web
+
+from .faults import FaultPlan
+from .market import MarketData
+from .middleware import FAULTS_KEY, REQUESTS_KEY, inject_faults, record_requests
+from .requestlog import RequestLog
+from .routes_admin import add_admin_routes
+from .routes_market import MARKET_KEY, add_market_routes, binance_errors
+
+__all__ = ["LocalExchange", "build_app", "serve"]
+
+#: How long stopping waits for requests still being answered (a held "timeout" fault).
+SHUTDOWN_TIMEOUT: Final = 0.5
+_START_TIMEOUT: Final = 10.0
+
+
+def build_app(market: MarketData, faults: FaultPlan, requests: RequestLog) -> web.Application:
+    """The aiohttp application: market routes, admin routes, log, faults, Binance errors."""
+    app = web.Application(middlewares=[record_requests, inject_faults, binance_errors])
+    app[MARKET_KEY] = market
+    app[FAULTS_KEY] = faults
+    app[REQUESTS_KEY] = requests
+    add_market_routes(app)
+    add_admin_routes(app)
+    return app
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise OSError(f"local exchange: cannot bind {host}:{port}: {error}") from error
+    sock.setblocking(False)
+    return sock
+
+
+async def _start_site(app: web.Application, sock: socket.socket) -> web.AppRunner:
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None, handler_cancellation=True)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    return runner
+
+
+class LocalExchange:
+    """A Binance-USDM-compatible server for ``market`` on a background thread."""
+
+    def __init__(
+        self,
+        market: MarketData,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: FaultPlan | None = None,
+    ) -> None:
+        self.market = market
+        self.faults = faults if faults is not None else FaultPlan()
+        self.requests = RequestLog()
+        self._host = host
+        self._requested_port = port
+        self._port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._failure: Exception | None = None
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (after :meth:`start`)."""
+        if self._port is None:
+            raise RuntimeError("LocalExchange is not running; call start() or use it as a context manager")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the running server."""
+        return f"http://{self._host}:{self.port}"
+
+    def start(self) -> Self:
+        """Bind, start the event-loop thread, and return once the server accepts connections."""
+        if self._thread is not None:
+            raise RuntimeError("LocalExchange is already running")
+        sock = _bound_socket(self._host, self._requested_port)
+        self._port = int(sock.getsockname()[1])
+        self._ready.clear()
+        self._failure = None
+        self._loop = asyncio.new_event_loop()
+        app = build_app(self.market, self.faults, self.requests)
+        self._thread = threading.Thread(
+            target=self._run, args=(self._loop, app, sock), name=f"local-exchange-{self._port}", daemon=True
+        )
+        self._thread.start()
+        if not self._ready.wait(_START_TIMEOUT) or self._failure is not None:
+            failure = self._failure
+            self.stop()
+            raise RuntimeError(f"local exchange on {self._host}:{self._port} did not start: {failure}") from failure
+        return self
+
+    def _run(self, loop: asyncio.AbstractEventLoop, app: web.Application, sock: socket.socket) -> None:
+        asyncio.set_event_loop(loop)
+        runner: web.AppRunner | None = None
+        try:
+            runner = loop.run_until_complete(_start_site(app, sock))
+            self._ready.set()
+            loop.run_forever()
+        except Exception as error:  # reported by start()
+            self._failure = error
+            self._ready.set()
+        finally:
+            if runner is not None:
+                loop.run_until_complete(runner.cleanup())
+            _cancel_pending(loop)
+            loop.close()
+            sock.close()
+
+    def stop(self) -> None:
+        """Stop serving and join the thread (idempotent)."""
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop already closed after a failed start
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=_START_TIMEOUT)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+
+
+def _announce(url: str) -> None:
+    sys.stdout.write(url + "\n")
+    sys.stdout.flush()
+
+
+async def _serve_until_signal(
+    app: web.Application, sock: socket.socket, url: str, announce: Callable[[str], None]
+) -> None:
+    runner = await _start_site(app, sock)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        announce(url)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def serve(
+    market: MarketData,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    faults: FaultPlan | None = None,
+    announce: Callable[[str], None] = _announce,
+) -> None:
+    """Serve ``market`` in the foreground until SIGTERM/SIGINT; ``announce`` gets the URL
+    (by default printed as the first line on stdout, for a parent process to read)."""
+    sock = _bound_socket(host, port)
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    app = build_app(market, faults if faults is not None else FaultPlan(), RequestLog())
+    try:
+        asyncio.run(_serve_until_signal(app, sock, url, announce))
+    finally:
+        sock.close()
