@@ -104,7 +104,12 @@ class ExecutionModel(BaseModel):
         gt=0.0,
         description="Pine strategy.risk.max_intraday_loss(…, percent_of_equity): flatten and stop for the day.",
     )
-    session_timezone: str = Field(default="UTC", description="Timezone whose calendar day the intraday loss uses.")
+    session_timezone: str = Field(default="UTC", description="Timezone of the trading day (intraday loss limit).")
+    session_start: str = Field(
+        default="00:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Local time a trading day starts (FX and futures: the previous evening, e.g. 17:00 New York).",
+    )
 
     @model_validator(mode="after")
     def _slippage_needs_ticks(self) -> ExecutionModel:

@@ -11,6 +11,11 @@ Every array is aligned to the input bars. At bar *i* (decided on its close):
 * ``long_exit[i]`` closes the long position at market.
 * ``short_*`` mirror them.
 * ``size[i]`` overrides the ExecutionModel's sizing with a quantity (NaN: use it).
+* ``long_entry_from[i]`` names the bar that *placed* the long entry order working after
+  bar *i* (default: *i* itself, a fresh order every bar). Pine orders persist until
+  filled or cancelled; a prototype that models such an order repeats it with the same
+  ``from`` bar, so the simulator treats the rows as one order: it exists only if
+  pyramiding allowed it when placed, it is sized when placed, and once filled it is gone.
 """
 
 from __future__ import annotations
@@ -58,6 +63,20 @@ def _as_price(name: str, values: pd.Series | np.ndarray | None, n: int) -> np.nd
     return array
 
 
+def _as_origin(name: str, values: pd.Series | np.ndarray | None, n: int) -> np.ndarray:
+    own = np.arange(n, dtype=np.int64)
+    if values is None:
+        return own
+    array = np.asarray(values)
+    if array.shape != (n,) or not np.issubdtype(array.dtype, np.integer):
+        raise SignalsError(f"{name}: expected {n} integer bar positions, got {array.dtype} shape {array.shape}")
+    bad = (array < 0) | (array > own)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise SignalsError(f"{name}: row {row} names bar {array[row]}; expected a bar at or before {row}")
+    return array.astype(np.int64)
+
+
 @dataclass(frozen=True, eq=False)
 class Signals:
     """Entry/exit orders per bar (see the module docstring for the exact meaning)."""
@@ -72,6 +91,8 @@ class Signals:
     short_entry_stop: np.ndarray
     short_entry_limit: np.ndarray
     size: np.ndarray
+    long_entry_from: np.ndarray
+    short_entry_from: np.ndarray
     long_name: str = "long"
     short_name: str = "short"
     indicators: dict[str, pd.Series] = field(default_factory=dict)
@@ -91,6 +112,8 @@ class Signals:
         short_entry_stop: pd.Series | np.ndarray | None = None,
         short_entry_limit: pd.Series | np.ndarray | None = None,
         size: pd.Series | np.ndarray | None = None,
+        long_entry_from: pd.Series | np.ndarray | None = None,
+        short_entry_from: pd.Series | np.ndarray | None = None,
         long_name: str = "long",
         short_name: str = "short",
         indicators: dict[str, pd.Series] | None = None,
@@ -109,6 +132,8 @@ class Signals:
             index=index,
             **{k: _as_bool(k, v, n) for k, v in bools.items()},
             **{k: _as_price(k, v, n) for k, v in prices.items()},
+            long_entry_from=_as_origin("long_entry_from", long_entry_from, n),
+            short_entry_from=_as_origin("short_entry_from", short_entry_from, n),
             long_name=long_name,
             short_name=short_name,
             indicators=dict(indicators or {}),
@@ -119,7 +144,8 @@ class Signals:
 
     def to_frame(self) -> pd.DataFrame:
         """All columns as one frame on the bars' index."""
-        data = {name: getattr(self, name) for name in (*_BOOL_FIELDS, *_PRICE_FIELDS)}
+        names = (*_BOOL_FIELDS, *_PRICE_FIELDS, "long_entry_from", "short_entry_from")
+        data = {name: getattr(self, name) for name in names}
         return pd.DataFrame(data, index=self.index)
 
     def equals(self, other: Signals) -> bool:

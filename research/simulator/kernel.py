@@ -79,9 +79,11 @@ K_SCALES_DONE = 4
 K_DAY = 5
 K_HALTED = 6  # 1 while the intraday loss limit blocks entries
 K_RULE_EXIT = 7  # pending market exit from a rule: reason + 1, 0 none
-K_LONG_DONE = 8  # the resting long entry order of this bar has filled
-K_SHORT_DONE = 9
-N_KSTATE = 10
+K_LONG_ALIVE = 8  # the long entry order exists: created (pyramiding allowed it) and not filled
+K_SHORT_ALIVE = 9
+K_LONG_ORDER = 10  # placement bar of the current long entry order (its identity), -1 none
+K_SHORT_ORDER = 11
+N_KSTATE = 12
 
 # ---- lot columns ----
 L_QTY = 0
@@ -375,6 +377,47 @@ def qty_for_budget(budget: float, price: float, p: np.ndarray) -> float:
 
 
 @njit(cache=True)
+def placement_allowed(side: int, k: np.ndarray, p: np.ndarray) -> bool:
+    """Pine creates no entry order while halted or when the position already holds the
+    pyramiding limit in that direction."""
+    if k[K_HALTED] == 1:
+        return False
+    return not (k[K_SIDE] == side and k[K_NLOTS] >= int(p[P_PYRAMIDING]))
+
+
+@njit(cache=True)
+def drop_entry(side: int, k: np.ndarray) -> None:
+    """No entry order on this bar: any working one is cancelled."""
+    alive, order = (K_LONG_ALIVE, K_LONG_ORDER) if side == 1 else (K_SHORT_ALIVE, K_SHORT_ORDER)
+    k[alive] = 0
+    k[order] = -1
+
+
+@njit(cache=True)
+def place_entry(
+    side: int,
+    bar: int,
+    close: float,
+    origin: int,
+    override: float,
+    lots: np.ndarray,
+    f: np.ndarray,
+    k: np.ndarray,
+    p: np.ndarray,
+) -> None:
+    """An entry order works after this close. ``origin`` is the bar that placed it: the
+    same order keeps working (its size and whether it exists were settled then); a new
+    one is created only if pyramiding allows, and sized now."""
+    alive, order = (K_LONG_ALIVE, K_LONG_ORDER) if side == 1 else (K_SHORT_ALIVE, K_SHORT_ORDER)
+    if origin == k[order] and origin != bar:
+        return
+    k[order] = origin
+    k[alive] = 1 if placement_allowed(side, k, p) else 0
+    if k[alive] == 1:
+        queue_entry(side, close, override, lots, f, k, p)
+
+
+@njit(cache=True)
 def queue_entry(
     side: int, close: float, override: float, lots: np.ndarray, f: np.ndarray, k: np.ndarray, p: np.ndarray
 ) -> None:
@@ -421,9 +464,11 @@ def market_orders(
         close_all(trades, lots, f, k, p, bar, sell, R_SIGNAL)
     if flags[3, sig] and k[K_SIDE] == -1:
         close_all(trades, lots, f, k, p, bar, buy, R_SIGNAL)
-    if flags[0, sig] and math.isnan(resting[0, sig]) and math.isnan(resting[1, sig]):
+    if flags[0, sig] and k[K_LONG_ALIVE] == 1 and math.isnan(resting[0, sig]) and math.isnan(resting[1, sig]):
+        k[K_LONG_ALIVE] = 0
         fill_entry(trades, lots, f, k, p, 1, bar, buy, f[F_LONG_QTY])
-    if flags[2, sig] and math.isnan(resting[2, sig]) and math.isnan(resting[3, sig]):
+    if flags[2, sig] and k[K_SHORT_ALIVE] == 1 and math.isnan(resting[2, sig]) and math.isnan(resting[3, sig]):
+        k[K_SHORT_ALIVE] = 0
         fill_entry(trades, lots, f, k, p, -1, bar, sell, f[F_SHORT_QTY])
 
 
@@ -472,10 +517,10 @@ def live_orders(
     """Fill ``prices``/``kinds`` with the orders live now; return the stop-loss reason."""
     prices[:] = math.nan
     if sig >= 0:
-        if flags[0, sig] and k[K_LONG_DONE] == 0 and entry_allowed(1, bar, k, p):
+        if flags[0, sig] and k[K_LONG_ALIVE] == 1 and entry_allowed(1, bar, k, p):
             prices[0] = round_order_price(resting[0, sig], True, p)
             prices[1] = round_order_price(resting[1, sig], False, p)
-        if flags[2, sig] and k[K_SHORT_DONE] == 0 and entry_allowed(-1, bar, k, p):
+        if flags[2, sig] and k[K_SHORT_ALIVE] == 1 and entry_allowed(-1, bar, k, p):
             prices[2] = round_order_price(resting[2, sig], False, p)
             prices[3] = round_order_price(resting[3, sig], True, p)
     kinds[0], kinds[1], kinds[2], kinds[3] = _BUY_STOP, _BUY_LIMIT, _SELL_STOP, _SELL_LIMIT
@@ -546,11 +591,11 @@ def fill_slot(
         price = slipped(price, 1 if buy else -1, p)
     price = round_price(price, p)
     if slot <= 1:
-        k[K_LONG_DONE] = 1
+        k[K_LONG_ALIVE] = 0
         qty = f[F_LONG_QTY] if math.isnan(f[F_LONG_BUDGET]) else qty_for_budget(f[F_LONG_BUDGET], price, p)
         fill_entry(trades, lots, f, k, p, 1, bar, price, qty)
     elif slot <= 3:
-        k[K_SHORT_DONE] = 1
+        k[K_SHORT_ALIVE] = 0
         qty = f[F_SHORT_QTY] if math.isnan(f[F_SHORT_BUDGET]) else qty_for_budget(f[F_SHORT_BUDGET], price, p)
         fill_entry(trades, lots, f, k, p, -1, bar, price, qty)
     elif slot == 4:
@@ -675,6 +720,7 @@ def close_phase(
     hlc: tuple[float, float, float],
     flags: np.ndarray,
     resting: np.ndarray,
+    origin: np.ndarray,
     size: np.ndarray,
     so_pct: np.ndarray,
 ) -> None:
@@ -684,10 +730,11 @@ def close_phase(
         k[K_RULE_EXIT] = rule_exit_on_close(lots, f, k, p, bar, high, low, so_pct)
     if k[K_HALTED] == 0 and day_loss_reached(close, lots, f, k, p):
         halt_for_day(trades, lots, f, k, p, bar, close)
-    if flags[0, bar]:
-        queue_entry(1, close, size[bar], lots, f, k, p)
-    if flags[2, bar]:
-        queue_entry(-1, close, size[bar], lots, f, k, p)
+    for side, row, origin_row in ((1, 0, 0), (-1, 2, 1)):
+        if flags[row, bar]:
+            place_entry(side, bar, close, origin[origin_row, bar], size[bar], lots, f, k, p)
+        else:
+            drop_entry(side, k)
     if p[P_TIMING_CLOSE] == 1.0:
         market_orders(trades, lots, f, k, p, bar, close, bar, flags, resting)
 
@@ -697,6 +744,7 @@ def run(
     ohlc: np.ndarray,
     flags: np.ndarray,
     resting: np.ndarray,
+    origin: np.ndarray,
     size: np.ndarray,
     day: np.ndarray,
     p: np.ndarray,
@@ -706,7 +754,9 @@ def run(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Simulate. ``ohlc`` is (4, n); ``flags`` (4, n) booleans: long entry, long exit,
     short entry, short exit; ``resting`` (4, n): long stop, long limit, short stop,
-    short limit prices (NaN none). Returns (trades, lots still open, equity, position)."""
+    short limit prices (NaN none); ``origin`` (2, n): the bar that placed the long /
+    short entry order working after each bar. Returns (trades, open lots, equity,
+    position)."""
     n = ohlc.shape[1]
     trades = np.zeros((capacity, N_TCOLS))
     lots = np.zeros((int(p[P_PYRAMIDING]), 5))
@@ -717,18 +767,18 @@ def run(
     f[F_SHORT_BUDGET] = math.nan
     k[K_COOLDOWN_UNTIL] = -1
     k[K_DAY] = -(2**62)
+    k[K_LONG_ORDER] = -1
+    k[K_SHORT_ORDER] = -1
     equity = np.empty(n)
     position = np.empty(n)
     for bar in range(n):
         o, h = round_price(ohlc[0, bar], p), round_price(ohlc[1, bar], p)
         low, c = round_price(ohlc[2, bar], p), round_price(ohlc[3, bar], p)
         start_day(day[bar], round_price(ohlc[3, bar - 1], p) if bar > 0 else o, lots, f, k, p)
-        k[K_LONG_DONE] = 0
-        k[K_SHORT_DONE] = 0
         if bar > 0 and p[P_TIMING_CLOSE] == 0.0:
             market_orders(trades, lots, f, k, p, bar, o, bar - 1, flags, resting)
         inside_bar(trades, lots, f, k, p, bar, bar_path(o, h, low, c, p), bar - 1, flags, resting, so_pct, so_frac)
-        close_phase(trades, lots, f, k, p, bar, (h, low, c), flags, resting, size, so_pct)
+        close_phase(trades, lots, f, k, p, bar, (h, low, c), flags, resting, origin, size, so_pct)
         equity[bar] = equity_at(c, lots, f, k, p)
         position[bar] = k[K_SIDE] * position_qty(lots, k)
     return trades[: k[K_NTRADES]], lots[: k[K_NLOTS]].copy(), equity, position

@@ -58,8 +58,10 @@ def scale_out_arrays(rules: PositionRules) -> tuple[np.ndarray, np.ndarray]:
     return pct, frac
 
 
-def day_ids(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
-    """Calendar-day number of each bar in ``timezone`` (for the intraday loss limit)."""
-    local = index.tz_convert(timezone)
-    days = local.tz_localize(None).normalize()
-    return np.asarray(days.asi8 // 86_400_000_000_000, dtype=np.int64)
+def day_ids(index: pd.DatetimeIndex, timezone: str, session_start: str = "00:00") -> np.ndarray:
+    """Trading-day number of each bar: local time in ``timezone`` shifted back by the
+    session start, then floored to a day (a 17:00 start puts Sunday 17:00 .. Monday
+    16:59 in one trading day)."""
+    hours, minutes = (int(part) for part in session_start.split(":"))
+    local = index.tz_convert(timezone).tz_localize(None) - pd.Timedelta(hours=hours, minutes=minutes)
+    return np.asarray(local.normalize().asi8 // 86_400_000_000_000, dtype=np.int64)

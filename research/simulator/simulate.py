@@ -104,9 +104,10 @@ def _run_kernel(bars: pd.DataFrame, signals: Signals, rules: PositionRules, mode
     ohlc, flags, resting = _inputs(bars, signals)
     p = kernel_params(model, rules)
     so_pct, so_frac = scale_out_arrays(rules)
-    days = day_ids(pd.DatetimeIndex(bars.index), model.session_timezone)
+    days = day_ids(pd.DatetimeIndex(bars.index), model.session_timezone, model.session_start)
+    origin = np.vstack([signals.long_entry_from, signals.short_entry_from])
     trades, lots, equity, position = kernel.run(
-        ohlc, flags, resting, signals.size, days, p, so_pct, so_frac, _capacity(signals, rules)
+        ohlc, flags, resting, origin, signals.size, days, p, so_pct, so_frac, _capacity(signals, rules)
     )
     if len(lots):
         trades = np.vstack([trades, _open_rows(lots, np.sign(position[-1]), len(bars) - 1, ohlc[3, -1], p)])
