@@ -634,12 +634,15 @@ def inside_bar(
     resting: np.ndarray,
     so_pct: np.ndarray,
     so_frac: np.ndarray,
+    prices: np.ndarray,
+    kinds: np.ndarray,
 ) -> None:
-    prices = np.empty(N_SLOTS)
-    kinds = np.zeros(N_SLOTS, dtype=np.int64)
+    """Walk the bar path; ``prices``/``kinds`` are scratch arrays reused across bars."""
+    live_orders(prices, kinds, lots, f, k, p, bar, sig, flags, resting, so_pct)
+    quiet = np.isnan(prices).all()  # no order can fill: only the intraday loss needs the walk
     for segment in range(3):
         cur, target = points[segment], points[segment + 1]
-        for _ in range(64):  # each fill consumes an order; 64 bounds a pathological bar
+        for _ in range(0 if quiet else 64):  # each fill consumes an order; 64 bounds a pathological bar
             reason = live_orders(prices, kinds, lots, f, k, p, bar, sig, flags, resting, so_pct)
             slot = first_trigger(prices, kinds, cur, target, segment == 0 and cur == points[0])
             if slot < 0:
@@ -771,13 +774,16 @@ def run(
     k[K_SHORT_ORDER] = -1
     equity = np.empty(n)
     position = np.empty(n)
+    prices = np.empty(N_SLOTS)
+    kinds = np.zeros(N_SLOTS, dtype=np.int64)
     for bar in range(n):
         o, h = round_price(ohlc[0, bar], p), round_price(ohlc[1, bar], p)
         low, c = round_price(ohlc[2, bar], p), round_price(ohlc[3, bar], p)
         start_day(day[bar], round_price(ohlc[3, bar - 1], p) if bar > 0 else o, lots, f, k, p)
         if bar > 0 and p[P_TIMING_CLOSE] == 0.0:
             market_orders(trades, lots, f, k, p, bar, o, bar - 1, flags, resting)
-        inside_bar(trades, lots, f, k, p, bar, bar_path(o, h, low, c, p), bar - 1, flags, resting, so_pct, so_frac)
+        path = bar_path(o, h, low, c, p)
+        inside_bar(trades, lots, f, k, p, bar, path, bar - 1, flags, resting, so_pct, so_frac, prices, kinds)
         close_phase(trades, lots, f, k, p, bar, (h, low, c), flags, resting, origin, size, so_pct)
         equity[bar] = equity_at(c, lots, f, k, p)
         position[bar] = k[K_SIDE] * position_qty(lots, k)
