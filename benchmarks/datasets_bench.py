@@ -41,12 +41,24 @@ def run(n_bars: int, n_ticks: int) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         parquet, csv = _files(bars, Path(tmp))
         rows.append(
-            Row("read_bars Parquet (validated)", n_bars, "bars", measure(lambda: read_bars(parquet)),
-                "pandas.read_parquet", measure(lambda: pd.read_parquet(parquet)))
+            Row(
+                "read_bars Parquet (validated)",
+                n_bars,
+                "bars",
+                measure(lambda: read_bars(parquet)),
+                "pandas.read_parquet",
+                measure(lambda: pd.read_parquet(parquet)),
+            )
         )
         rows.append(
-            Row("read_bars CSV epoch s (validated)", n_bars, "bars", measure(lambda: read_bars(csv), repeat=1),
-                "pandas.read_csv", measure(lambda: pd.read_csv(csv), repeat=1))
+            Row(
+                "read_bars CSV epoch s (validated)",
+                n_bars,
+                "bars",
+                measure(lambda: read_bars(csv), repeat=1),
+                "pandas.read_csv",
+                measure(lambda: pd.read_csv(csv), repeat=1),
+            )
         )
     rows.append(Row("validate_bars", n_bars, "bars", measure(lambda: validate_bars(bars))))
     rows.append(_tick_row(n_ticks))
