@@ -6,6 +6,7 @@ import typer
 
 from .data import data_app
 from .exchange import exchange_app
+from .research import research_app
 
 app = typer.Typer(
     name="quantbridge",
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(exchange_app, name="exchange")
+app.add_typer(research_app, name="research")
 
 
 def main() -> None:

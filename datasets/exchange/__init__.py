@@ -7,18 +7,25 @@
   malformed bodies and delays; :class:`RequestLog` — what clients asked.
 * :func:`binanceusdm_client` / :func:`binanceusdm_async_client` — real ccxt clients
   pointed at it (ccxt is imported when one is built).
+* :class:`StreamHub` (``LocalExchange.streams``) — websocket market streams published as
+  the exchange clock moves; :class:`StreamFaultRule` drops, aborts or stalls connections;
+  :func:`binanceusdm_pro_client` — the real ccxt.pro client pointed at them.
 """
 
 from __future__ import annotations
 
-from .ccxt_client import binanceusdm_async_client, binanceusdm_client, point_at
+from .ccxt_client import binanceusdm_async_client, binanceusdm_client, binanceusdm_pro_client, point_at, point_ws_at
 from .faults import FaultKind, FaultPlan, FaultRule, FaultRuleError
 from .loading import load_market
 from .market import MarketData, SymbolSeries, SymbolSpec
 from .requestlog import RequestLog, RequestRecord
 from .server import LocalExchange, serve
+from .stream_connection import ConnectionInfo
+from .stream_faults import StreamAction, StreamFaultPlan, StreamFaultRule
+from .streams import StreamHub
 
 __all__ = [
+    "ConnectionInfo",
     "FaultKind",
     "FaultPlan",
     "FaultRule",
@@ -27,11 +34,17 @@ __all__ = [
     "MarketData",
     "RequestLog",
     "RequestRecord",
+    "StreamAction",
+    "StreamFaultPlan",
+    "StreamFaultRule",
+    "StreamHub",
     "SymbolSeries",
     "SymbolSpec",
     "binanceusdm_async_client",
     "binanceusdm_client",
+    "binanceusdm_pro_client",
     "load_market",
     "point_at",
+    "point_ws_at",
     "serve",
 ]

@@ -5,6 +5,12 @@ Every HTTP entry of ``exchange.urls['api']`` (``fapiPublic``, ``fapiPublicV2``,
 Binance) keeps its path and gets the local server's scheme and host. With
 ``options['fetchMarkets'] = {'types': ['linear']}`` and ``options['fetchCurrencies'] =
 False`` loading markets costs one ``GET /fapi/v1/exchangeInfo``.
+
+The ccxt.pro (websocket) client also gets every websocket URL of
+``exchange.urls['api']['ws']`` (nested: ``linear``, ``spot``, ``ws-api``…) rewritten to
+``ws://`` + the local host, keeping the path: ccxt 4.5 turns the linear ``…/ws`` into
+``…/public/ws/<n>`` (trade, bookTicker, depth) or ``…/market/ws/<n>`` (aggTrade,
+ticker, kline), both of which the local exchange serves.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     import ccxt
     import ccxt.async_support
+    import ccxt.pro
 
-__all__ = ["binanceusdm_async_client", "binanceusdm_client", "point_at"]
+__all__ = ["binanceusdm_async_client", "binanceusdm_client", "binanceusdm_pro_client", "point_at", "point_ws_at"]
+
+_WS_SCHEMES = {"http": "ws", "https": "wss"}
 
 
 def _base(url: str) -> str:
@@ -71,4 +80,44 @@ def binanceusdm_async_client(
 
     exchange = ccxt.async_support.binanceusdm(_config(timeout_ms, rate_limit_ms, config))
     point_at(exchange, url)
+    return exchange
+
+
+def _rewrite_ws(urls: dict[str, Any], base: str) -> None:
+    for key, value in list(urls.items()):
+        if isinstance(value, dict):
+            _rewrite_ws(value, base)
+        elif isinstance(value, str) and value.startswith(("ws://", "wss://")):
+            urls[key] = base + urlsplit(value).path
+
+
+def point_ws_at(exchange: Any, url: str) -> None:
+    """Rewrite every websocket URL of a ccxt.pro exchange to ``url``'s host (``http`` → ``ws``)."""
+    parts = urlsplit(_base(url))
+    _rewrite_ws(exchange.urls["api"]["ws"], f"{_WS_SCHEMES[parts.scheme]}://{parts.netloc}")
+
+
+def binanceusdm_pro_client(
+    url: str,
+    *,
+    timeout_ms: int = 10_000,
+    rate_limit_ms: float | None = None,
+    keepalive_ms: int | None = None,
+    config: dict[str, Any] | None = None,
+) -> ccxt.pro.binanceusdm:
+    """A ``ccxt.pro.binanceusdm`` (websocket streams and the async REST API) talking to the
+    local exchange at ``url`` (``http://host:port``); ``await client.close()`` when done.
+
+    ``keepalive_ms`` overrides ccxt's ping interval (Binance's 180 s); ccxt declares the
+    connection dead when no pong came for two intervals — tests lower it to detect a
+    stalled server quickly.
+    """
+    import ccxt.pro
+
+    settings = _config(timeout_ms, rate_limit_ms, config)
+    if keepalive_ms is not None:
+        settings["streaming"] = {**settings.get("streaming", {}), "keepAlive": keepalive_ms}
+    exchange = ccxt.pro.binanceusdm(settings)
+    point_at(exchange, url)
+    point_ws_at(exchange, url)
     return exchange

@@ -36,6 +36,8 @@ from .middleware import FAULTS_KEY, REQUESTS_KEY, inject_faults, record_requests
 from .requestlog import RequestLog
 from .routes_admin import add_admin_routes
 from .routes_market import MARKET_KEY, add_market_routes, binance_errors
+from .routes_ws import add_stream_routes
+from .streams import StreamHub
 
 __all__ = ["LocalExchange", "build_app", "serve"]
 
@@ -44,14 +46,18 @@ SHUTDOWN_TIMEOUT: Final = 0.5
 _START_TIMEOUT: Final = 10.0
 
 
-def build_app(market: MarketData, faults: FaultPlan, requests: RequestLog) -> web.Application:
-    """The aiohttp application: market routes, admin routes, log, faults, Binance errors."""
+def build_app(
+    market: MarketData, faults: FaultPlan, requests: RequestLog, streams: StreamHub | None = None
+) -> web.Application:
+    """The aiohttp application: market routes, websocket streams, admin routes, log, faults,
+    Binance errors."""
     app = web.Application(middlewares=[record_requests, inject_faults, binance_errors])
     app[MARKET_KEY] = market
     app[FAULTS_KEY] = faults
     app[REQUESTS_KEY] = requests
     add_market_routes(app)
     add_admin_routes(app)
+    add_stream_routes(app, streams if streams is not None else StreamHub(market))
     return app
 
 
@@ -88,6 +94,8 @@ class LocalExchange:
         self.market = market
         self.faults = faults if faults is not None else FaultPlan()
         self.requests = RequestLog()
+        #: Websocket streams: connections, stream faults, drop/stall commands.
+        self.streams = StreamHub(market)
         self._host = host
         self._requested_port = port
         self._port: int | None = None
@@ -117,7 +125,7 @@ class LocalExchange:
         self._ready.clear()
         self._failure = None
         self._loop = asyncio.new_event_loop()
-        app = build_app(self.market, self.faults, self.requests)
+        app = build_app(self.market, self.faults, self.requests, self.streams)
         self._thread = threading.Thread(
             target=self._run, args=(self._loop, app, sock), name=f"local-exchange-{self._port}", daemon=True
         )
