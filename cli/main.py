@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from .backtest import backtest
 from .data import data_app
 from .exchange import exchange_app
 from .research import research_app
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(research_app, name="research")
+app.command("backtest")(backtest)
 
 
 def main() -> None:

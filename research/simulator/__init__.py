@@ -1,6 +1,7 @@
 """The vectorised simulator: ``simulate(bars, signals, rules, model) -> Result``."""
 
-from .metrics import compute_metrics, periods_per_year
+from quantbridge.datasets.performance import compute_metrics, periods_per_year
+
 from .result import Result
 from .simulate import Engine, simulate
 

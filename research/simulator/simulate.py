@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 
 from quantbridge.datasets.execution import ExecutionModel
+from quantbridge.datasets.performance import compute_metrics
 from quantbridge.datasets.trade_list import TRADE_LIST_COLUMNS, ExitReason, empty_trade_list
 
 from ..rules import PositionRules
 from ..signals import Signals, SignalsError
 from . import kernel
-from .metrics import compute_metrics
 from .params import day_ids, kernel_params, scale_out_arrays
 from .result import Result
 
@@ -47,14 +47,14 @@ def _capacity(signals: Signals, rules: PositionRules) -> int:
     return entries * (1 + len(rules.scale_outs)) + 1
 
 
-def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, signals: Signals) -> pd.DataFrame:
+def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, signals: Signals, point_value: float) -> pd.DataFrame:
     if len(rows) == 0:
         return empty_trade_list()
     entry_bar = rows[:, kernel.T_ENTRY_BAR].astype(np.int64)
     exit_bar = rows[:, kernel.T_EXIT_BAR].astype(np.int64)
     is_open = rows[:, kernel.T_OPEN] == 1.0
     side = np.where(rows[:, kernel.T_SIDE] > 0, "long", "short")
-    value = rows[:, kernel.T_ENTRY_PRICE] * rows[:, kernel.T_QTY]
+    value = rows[:, kernel.T_ENTRY_PRICE] * rows[:, kernel.T_QTY] * point_value
     frame = pd.DataFrame(
         {
             "trade_id": np.arange(1, len(rows) + 1, dtype=np.int64),
@@ -114,7 +114,7 @@ def _run_kernel(bars: pd.DataFrame, signals: Signals, rules: PositionRules, mode
     index = pd.DatetimeIndex(bars.index)
     equity_series = pd.Series(equity, index=index, name="equity")
     position_series = pd.Series(position, index=index, name="position")
-    frame = _trade_frame(trades, index, signals)
+    frame = _trade_frame(trades, index, signals, model.instrument.point_value)
     metrics = compute_metrics(equity_series, frame, position_series, model.initial_capital)
     return Result(frame, equity_series, position_series, metrics, model, rules, Engine.KERNEL.value)
 

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 
 from quantbridge.datasets.execution import CommissionType, ExecutionModel, SizingType, SlippageType, Timing
+from quantbridge.datasets.performance import compute_metrics
 from quantbridge.datasets.trade_list import TRADE_LIST_COLUMNS, ExitReason, empty_trade_list
 
 from ..rules import PositionRules
 from ..signals import Signals
-from .metrics import compute_metrics
 from .result import Result
 
 __all__ = ["run_vectorbt", "vectorbt_supports"]

@@ -1,4 +1,10 @@
-"""Standard performance metrics from an equity curve and a trade list."""
+"""Standard performance metrics from an equity curve and a trade list.
+
+One implementation for every engine (the research simulator and the runtime both
+import it from here): total return, CAGR, Sharpe and Sortino (annualised by the bars
+per year observed, risk-free 0), max drawdown, win rate, profit factor, exposure,
+closed-trade count and net profit.
+"""
 
 from __future__ import annotations
 
