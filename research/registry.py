@@ -10,18 +10,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from quantbridge.datasets.execution import ExecutionModel
+from quantbridge.datasets.params import Param, ParamError, ParamValue, bind_params
 
 from .rules import PositionRules
 from .signals import Signals
 
-__all__ = ["Param", "ParamError", "Prototype", "PrototypeSpec", "Registry", "UnknownPrototypeError"]
+__all__ = ["Param", "ParamError", "ParamValue", "Prototype", "PrototypeSpec", "Registry", "UnknownPrototypeError"]
 
-ParamValue = int | float | bool | str
 Prototype = Callable[..., Signals]
-
-
-class ParamError(ValueError):
-    """A parameter that the prototype does not take, or a value of the wrong type/range."""
 
 
 class UnknownPrototypeError(KeyError):
@@ -29,71 +25,6 @@ class UnknownPrototypeError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-@dataclass(frozen=True)
-class Param:
-    """One parameter: default, type, and the range a sweep may explore."""
-
-    name: str
-    default: ParamValue
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-    help: str = ""
-
-    @property
-    def kind(self) -> type:
-        return type(self.default)
-
-    def coerce(self, value: object) -> ParamValue:
-        """``value`` as this parameter's type (strings from the CLI are parsed)."""
-        converted = self._convert(value)
-        self._check_range(converted)
-        return converted
-
-    def _convert(self, value: object) -> ParamValue:
-        kind = self.kind
-        try:
-            if kind is bool:
-                return _as_bool(value)
-            if kind is int:
-                return _as_int(value)
-            if kind is float:
-                return float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
-            raise ParamError(f"parameter {self.name!r}: {value!r} is not a valid {kind.__name__}") from exc
-        text = str(value)
-        if self.choices and text not in self.choices:
-            raise ParamError(f"parameter {self.name!r}: {text!r} is not one of {list(self.choices)}")
-        return text
-
-    def _check_range(self, value: ParamValue) -> None:
-        if isinstance(value, (bool, str)):
-            return
-        if self.low is not None and value < self.low:
-            raise ParamError(f"parameter {self.name!r}: {value} is below its minimum {self.low}")
-        if self.high is not None and value > self.high:
-            raise ParamError(f"parameter {self.name!r}: {value} is above its maximum {self.high}")
-
-
-def _as_bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise ValueError(text)
-
-
-def _as_int(value: object) -> int:
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, float) and not value.is_integer():
-        raise ValueError(value)
-    return int(str(value)) if isinstance(value, str) else int(value)  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
@@ -123,14 +54,7 @@ class PrototypeSpec:
 
     def bind(self, overrides: Mapping[str, object] | None = None) -> dict[str, ParamValue]:
         """Defaults updated with ``overrides``, each checked and converted."""
-        by_name = {p.name: p for p in self.params}
-        bound = self.defaults
-        for name, value in (overrides or {}).items():
-            if name not in by_name:
-                expected = ", ".join(sorted(by_name)) or "none"
-                raise ParamError(f"prototype {self.name!r} has no parameter {name!r} (expected one of: {expected})")
-            bound[name] = by_name[name].coerce(value)
-        return bound
+        return bind_params(f"prototype {self.name!r}", self.params, overrides)
 
     def warmup(self, params: Mapping[str, object] | None = None) -> int:
         return self.lookback(self.bind(params))

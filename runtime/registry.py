@@ -14,77 +14,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from quantbridge.datasets.execution import ExecutionModel
+from quantbridge.datasets.params import Param, ParamError, bind_params
 
 from .strategy import ParamValue, Strategy
 
 __all__ = ["Param", "ParamError", "StrategyRegistry", "StrategySpec", "UnknownStrategyError"]
 
 
-class ParamError(ValueError):
-    """A parameter the strategy does not take, or a value of the wrong type or range."""
-
-
 class UnknownStrategyError(KeyError):
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
-
-
-def _as_bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE or text in _FALSE:
-        return text in _TRUE
-    raise ValueError(value)
-
-
-def _as_int(value: object) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError(value)
-    if isinstance(value, int | float):
-        return int(value)
-    return int(str(value).strip())
-
-
-@dataclass(frozen=True)
-class Param:
-    """One parameter: its default (which fixes its type) and its allowed range."""
-
-    name: str
-    default: ParamValue
-    low: float | None = None
-    high: float | None = None
-    help: str = ""
-
-    def coerce(self, value: object) -> ParamValue:
-        """``value`` (a CLI string, or a Python value) as this parameter's type, range-checked."""
-        kind = type(self.default)
-        try:
-            converted: ParamValue
-            if kind is bool:
-                converted = _as_bool(value)
-            elif kind is int:
-                converted = _as_int(value)
-            elif kind is float:
-                converted = float(str(value)) if not isinstance(value, int | float) else float(value)
-            else:
-                converted = str(value)
-        except (TypeError, ValueError) as exc:
-            raise ParamError(f"parameter {self.name!r}: {value!r} is not a valid {kind.__name__}") from exc
-        self._check_range(converted)
-        return converted
-
-    def _check_range(self, value: ParamValue) -> None:
-        if isinstance(value, bool | str):
-            return
-        if self.low is not None and value < self.low:
-            raise ParamError(f"parameter {self.name!r}: {value} is below its minimum {self.low}")
-        if self.high is not None and value > self.high:
-            raise ParamError(f"parameter {self.name!r}: {value} is above its maximum {self.high}")
 
 
 def _unbounded(_: Mapping[str, ParamValue]) -> int | None:
@@ -118,13 +57,7 @@ class StrategySpec:
 
     def bind(self, overrides: Mapping[str, object] | None = None) -> Mapping[str, ParamValue]:
         """The defaults updated with ``overrides`` (each converted and checked), read-only."""
-        by_name = {p.name: p for p in self.params}
-        bound = self.defaults
-        for name, value in (overrides or {}).items():
-            if name not in by_name:
-                expected = ", ".join(sorted(by_name)) or "none"
-                raise ParamError(f"strategy {self.name!r} has no parameter {name!r} (expected one of: {expected})")
-            bound[name] = by_name[name].coerce(value)
+        bound = bind_params(f"strategy {self.name!r}", self.params, overrides)
         if self.check is not None:
             self.check(bound)
         return MappingProxyType(bound)
