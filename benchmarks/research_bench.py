@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import warnings
 
 import numpy as np
 import pandas as pd
-import talib
 
 from quantbridge.datasets.synth import generate_bars
 from quantbridge.research.catalogue import CATALOGUE
 from quantbridge.research.simulator import simulate
 
 from .common import Row, measure, print_table
+from .references import run_backtesting_py
 
 FAST, SLOW = 10, 50
 
@@ -52,24 +51,7 @@ def _vectorbt_alone(bars: pd.DataFrame, fast: int | list[int], slow: int | list[
 
 
 def _backtesting_py(bars: pd.DataFrame) -> object:
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
-
-    class SmaCross(Strategy):  # type: ignore[misc]
-        def init(self) -> None:
-            self.fast = self.I(talib.SMA, self.data.Close, FAST)
-            self.slow = self.I(talib.SMA, self.data.Close, SLOW)
-
-        def next(self) -> None:
-            if crossover(self.fast, self.slow):
-                self.buy(size=1)
-            elif crossover(self.slow, self.fast):
-                self.sell(size=1)
-
-    data = bars.rename(columns=str.capitalize).tz_localize(None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return Backtest(data, SmaCross, cash=10**12, exclusive_orders=True, finalize_trades=True).run()
+    return run_backtesting_py(bars, FAST, SLOW)
 
 
 def _ours(bars: pd.DataFrame, engine: str) -> object:

@@ -12,14 +12,11 @@ the SMA runs' trade counts are printed so the comparison is of the same work.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import warnings
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-import talib
 
 from quantbridge.datasets.execution import ExecutionModel, Instrument
 from quantbridge.datasets.synth import generate_bars
@@ -29,6 +26,7 @@ from quantbridge.runtime.strategies import STRATEGIES
 from quantbridge.runtime.strategy import Context
 
 from .common import Row, measure, print_table
+from .references import run_backtesting_py
 
 FAST, SLOW = 10, 50
 MODEL = ExecutionModel(instrument=Instrument(symbol="SYNTH", tick_size=0.01, qty_step=0.001), initial_capital=1e12)
@@ -55,32 +53,7 @@ def _ours(bars: pd.DataFrame, spec: StrategySpec) -> BacktestResult:
 
 
 def _backtesting_py(bars: pd.DataFrame, sma: bool) -> int:
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
-
-    class SmaCross(Strategy):  # type: ignore[misc]
-        def init(self) -> None:
-            self.fast = self.I(talib.SMA, self.data.Close, FAST)
-            self.slow = self.I(talib.SMA, self.data.Close, SLOW)
-
-        def next(self) -> None:
-            if crossover(self.fast, self.slow):
-                self.buy(size=1)
-            elif crossover(self.slow, self.fast):
-                self.sell(size=1)
-
-    class Idle(Strategy):  # type: ignore[misc]
-        def init(self) -> None:
-            pass
-
-        def next(self) -> None:
-            pass
-
-    data = bars.rename(columns=str.capitalize).tz_localize(None)
-    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):  # no progress bar
-        warnings.simplefilter("ignore")
-        test = Backtest(data, SmaCross if sma else Idle, cash=10**12, exclusive_orders=True, finalize_trades=True)
-        return int(test.run()["# Trades"])
+    return int(run_backtesting_py(bars, FAST, SLOW, sma=sma)["# Trades"])
 
 
 def _backtrader(bars: pd.DataFrame, sma: bool) -> int:
