@@ -1,1 +1,5 @@
-"""quantbridge.bridge — see docs/architecture.md."""
+"""quantbridge.bridge — a research prototype as a runtime strategy (see docs/architecture.md)."""
+
+from .adapter import BridgedStrategy, BridgeError, PrototypeMutationError, SignalRow, bridge, run_on_window
+
+__all__ = ["BridgeError", "BridgedStrategy", "PrototypeMutationError", "SignalRow", "bridge", "run_on_window"]
