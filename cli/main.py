@@ -8,6 +8,7 @@ from .backtest import backtest
 from .data import data_app
 from .exchange import exchange_app
 from .research import research_app
+from .validate import validate
 
 app = typer.Typer(
     name="quantbridge",
@@ -20,6 +21,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(research_app, name="research")
 app.command("backtest")(backtest)
+app.command("validate")(validate)
 
 
 def main() -> None:

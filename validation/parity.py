@@ -323,6 +323,9 @@ class ParityReport:
     signals: SignalParity
     trades: TradeParity
     warmup: int
+    runtime_equity: pd.Series | None = None
+    """The runtime's equity curve (for reports that overlay the two runs)."""
+    simulator_equity: pd.Series | None = None
 
     @property
     def passed(self) -> bool:
@@ -373,7 +376,15 @@ def check_parity(
     simulated = simulate(bars, warm_signals(reference, warm_start), chosen_rules, chosen_model, engine="kernel")
     runtime_trades = relabel_rule_exits(result.trades, strategy.exit_journal)
     trades = compare_trades(simulated.trades, runtime_trades)
-    return ParityReport(prototype.name, dict(strategy.params), signal_parity, trades, strategy.warmup)
+    return ParityReport(
+        prototype.name,
+        dict(strategy.params),
+        signal_parity,
+        trades,
+        strategy.warmup,
+        runtime_equity=result.equity["equity"].astype("float64"),
+        simulator_equity=simulated.equity,
+    )
 
 
 # ---- HTML --------------------------------------------------------------------------------------
