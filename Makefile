@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## create .venv and install quantbridge with its pinned dependencies
 
-demo: install ## the main job on bundled data
-	$(BIN)/quantbridge data info datasets/samples/BTCUSDT_1h.parquet
+demo: install ## the main job: prototype → vectorised backtest → bridge → runtime from ticks → parity report
+	$(BIN)/quantbridge validate sma_crossover --data datasets/samples/BTCUSDT_1h.parquet --from-ticks --parity-bars 2000
 
 check: install ## ruff, ruff format, mypy (strict), import-linter layer contracts
 	VENV=$(VENV) .ci/static-checks

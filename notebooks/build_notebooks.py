@@ -169,13 +169,13 @@ def prototype_to_production() -> list[Cell]:
         md("""
 # 02 · From prototype to production
 
-The journey on bundled data, as far as it goes today: load a sample → pick a
-prototype → `simulate` → metrics → trades → a small sweep.
+The journey on bundled data: load a sample → pick a prototype → `simulate` →
+metrics → a small sweep → **bridge** the same function into an event-driven strategy →
+run it in the runtime from ticks → prove the two agree bar by bar and trade for trade.
+(`make demo` runs the same path from the command line: `quantbridge validate`.)
 
-> This notebook grows with the project: as the bridge (`quantbridge.bridge`) and the
-> validation suite (`quantbridge.validation`) land, it will wrap the same prototype
-> into an event-driven strategy, prove the two agree trade for trade, and hand it to
-> the runtime.
+> Next: paper and live trading through ccxt refuse a strategy version without a
+> passing parity certificate, which `quantbridge validate` records.
 """),
         code("""
 import pandas as pd
@@ -216,6 +216,39 @@ The same prototype over a grid; `scheduler="synchronous"` keeps it in this proce
         code("""
 table = sweep_prototype(spec, bars, {"fast": "10:30:10", "slow": [100, 200]}, scheduler="synchronous", progress=False)
 table.sort_values("sharpe", ascending=False)[["fast", "slow", "sharpe", "total_return", "max_drawdown", "trade_count"]]
+"""),
+        md("""
+## Bridge: the same function as an event-driven strategy
+
+`bridge` wraps the prototype; on every closed candle the runtime calls it on the closed
+bars and acts on the last row. `check_parity` drives it through the runtime — here from
+ticks synthesised from the bars and rebuilt into candles by the CandleAggregator — and
+compares every bar's signals and every trade with the vectorised side.
+"""),
+        code("""
+from quantbridge.datasets.execution import Instrument
+from quantbridge.datasets.instruments import infer_tick_size
+from quantbridge.validation.parity import check_parity
+
+# the runtime trades on a market's grids: prices on the tick, quantities on the lot
+instrument = Instrument(symbol="ETHUSDT", tick_size=infer_tick_size(bars), qty_step=0.001)
+model = spec.model.model_copy(update={"instrument": instrument})
+recent = bars.iloc[-1500:]
+report = check_parity(spec, recent, params=params, model=model, source="ticks")
+print(f"signals: {report.signals.matched}/{report.signals.compared} bars equal, "
+      f"trades: {report.trades.matched}/{report.trades.reference_trades} equal -> passed={report.passed}")
+assert report.passed
+"""),
+        md("""
+## No look-ahead
+
+The prototype re-run on truncated histories must never change an earlier signal.
+"""),
+        code("""
+from quantbridge.validation.causality import check_causality
+
+causality = check_causality(spec, recent, params, step=100)
+print(f"{len(causality.cuts)} prefixes checked, passed={causality.passed}")
 """),
     ]
 
