@@ -17,14 +17,15 @@ is warm (``warmup`` bars, default ``prototype.warmup(params)``) and says so in i
 (``ctx.state["bridge_status"]``).
 
 Position rules are carried by the runtime's position (lots, entry fills) and the
-strategy's ``ctx.state``, never re-derived from the window. What the runtime's order API
-can express is implemented exactly as the research kernel does it: stop-loss,
-take-profit and trailing stop checked **on the close** (``StopMode.ON_CLOSE``: a market
-exit on the next bar), maximum bars held, cooldown after a stop-loss exit, flip on/off.
-What it cannot express raises :class:`BridgeError` naming the rule: intrabar stops and
-targets (the kernel protects the entry bar itself, but a strategy can only rest an exit
-once it has seen the position, one bar later), scale-outs (same reason), an entry with
-both a stop and a limit, a persistent order whose price changes, and a resting entry
+strategy's ``ctx.state``, never re-derived from the window: stop-loss, take-profit and
+trailing stop checked **on the close** (``StopMode.ON_CLOSE``: a market exit on the next
+bar), maximum bars held, cooldown after a stop-loss exit, flip on/off — exactly as the
+research kernel does it. Rules that rest **inside the bar** (``StopMode.INTRABAR`` stops,
+targets and trailing stops, and scale-outs in either mode) are protective exits attached
+to every entry (:func:`protection_for`, ``ctx.buy/sell(protect=...)``): the venue works
+them from the entry fill on, on the entry bar itself, and applies the cooldown after a
+stop-loss exit. What the order API cannot express raises :class:`BridgeError`: an entry
+with both a stop and a limit, a persistent order whose price changes, and a resting entry
 against an opposite position with ``flip=False``.
 
 A prototype that changes the window it is handed is rejected
@@ -49,10 +50,19 @@ from quantbridge.research.rules import PositionRules, StopMode
 from quantbridge.research.signals import Signals
 from quantbridge.research.simulator import kernel
 from quantbridge.research.simulator.params import kernel_params
+from quantbridge.runtime.execution import to_decimal
 from quantbridge.runtime.registry import StrategySpec
-from quantbridge.runtime.strategy import Context, StateStore
+from quantbridge.runtime.strategy import Context, Protection, ScaleOutLevel, StateStore
 
-__all__ = ["BridgeError", "BridgedStrategy", "PrototypeMutationError", "SignalRow", "bridge", "run_on_window"]
+__all__ = [
+    "BridgeError",
+    "BridgedStrategy",
+    "PrototypeMutationError",
+    "SignalRow",
+    "bridge",
+    "protection_for",
+    "run_on_window",
+]
 
 _COLUMNS: Final = ("open", "high", "low", "close", "volume")
 _SIDES: Final = ("long", "short")
@@ -136,20 +146,24 @@ def run_on_window(prototype: PrototypeSpec, params: Mapping[str, ParamValue], fr
     return signals
 
 
-def _check_rules(rules: PositionRules) -> None:
+def _pct(value: float | None) -> Decimal | None:
+    return None if value is None else to_decimal(value)
+
+
+def protection_for(rules: PositionRules) -> Protection | None:
+    """The protective exits every entry attaches to its position under ``rules``: the
+    intrabar stop-loss / take-profit / trailing stop and the scale-outs (which the
+    simulator always works inside the bar), with the cooldown after a stop-loss exit.
+    None when no rule rests inside the bar (on-close rules stay with the strategy)."""
     intrabar = rules.stop_mode is StopMode.INTRABAR
-    for name in ("stop_loss_pct", "take_profit_pct", "trailing_stop_pct"):
-        if intrabar and getattr(rules, name) is not None:
-            raise BridgeError(
-                f"position rule {name} with stop_mode='intrabar' cannot be bridged: the simulator rests it from "
-                "the entry fill (protecting the entry bar itself), a runtime strategy can rest an exit only once "
-                "it has seen the position, one bar later; use stop_mode='on_close'"
-            )
-    if rules.scale_outs:
-        raise BridgeError(
-            "position rule scale_outs cannot be bridged: partial take-profits rest from the entry fill in the "
-            "simulator, which a runtime strategy cannot place before it has seen the position"
-        )
+    protection = Protection(
+        stop_loss_pct=_pct(rules.stop_loss_pct) if intrabar else None,
+        take_profit_pct=_pct(rules.take_profit_pct) if intrabar else None,
+        trailing_stop_pct=_pct(rules.trailing_stop_pct) if intrabar else None,
+        scale_outs=tuple(ScaleOutLevel(to_decimal(s.at_pct), to_decimal(s.fraction)) for s in rules.scale_outs),
+        cooldown_bars=rules.cooldown_bars,
+    )
+    return None if protection.is_empty else protection
 
 
 def _float(state: StateStore, key: str, default: float = math.nan) -> float:
@@ -184,6 +198,7 @@ class BridgedStrategy:
         self.prototype, self.params, self.rules, self.model = prototype, dict(params), rules, model
         self.warmup, self.window = warmup, window
         self._p = kernel_params(model, rules)
+        self._protection = protection_for(rules)
         self._fill_offset = 0 if model.timing is Timing.BAR_CLOSE else 1
         self.records: list[SignalRow] = []
         self.exit_journal: dict[pd.Timestamp, str] = {}
@@ -291,6 +306,8 @@ class BridgedStrategy:
         ``rule_exit_on_close``): the bar's worst price against the stop, its best against
         the target, compared on the tick grid."""
         rules, avg = self.rules, float(ctx.position.avg_price or 0)
+        if rules.stop_mode is StopMode.INTRABAR:
+            return None  # the venue works them from the entry fill (the entry's protection)
         long = side > 0
         stop, reason = self._level(avg, rules.stop_loss_pct, -side, not long), ExitReason.STOP_LOSS
         trail = self._level(_float(ctx.state, "extreme"), rules.trailing_stop_pct, -side, not long)
@@ -396,7 +413,7 @@ class BridgedStrategy:
         stop, lim = (None, level) if limit else (level, None)
         tag = self._tags[side]
         order = ctx.buy if side == "long" else ctx.sell
-        ctx.state.set(f"{side}_order", order(qty, stop=stop, limit=lim, tag=tag))
+        ctx.state.set(f"{side}_order", order(qty, stop=stop, limit=lim, tag=tag, protect=self._protection))
 
 
 def bridge(
@@ -413,7 +430,6 @@ def bridge(
     ``window``: bars handed to the prototype (None: all closed bars)."""
     bound = prototype.bind(params)
     chosen_rules = prototype.rules if rules is None else rules
-    _check_rules(chosen_rules)
     warm = prototype.warmup(bound) if warmup is None else warmup
     if warm < 1:
         warm = 1

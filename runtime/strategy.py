@@ -16,6 +16,10 @@ Order semantics follow TradingView's strategy orders (see :mod:`.domain.orders`)
 * ``close()`` exits the position (``strategy.close`` / ``strategy.exit``): at market or
   at a stop/limit level; None when there is nothing to close.
 * ``cancel(order_id)`` cancels a working order.
+* ``buy(..., protect=Protection(...))`` attaches protective exits (stop-loss,
+  take-profit, trailing stop, scale-outs — Pine's ``strategy.exit(from_entry=…)``) to
+  the position: the venue works them from the moment the entry fills, on the entry bar
+  itself, and labels the exits by kind (:mod:`.domain.protection`).
 
 Each returns the order's client id, deterministic from (strategy, symbol, bar, intent):
 asking twice on one bar for the same thing is one order. Orders work until filled,
@@ -35,6 +39,7 @@ import pandas as pd
 from .bars import BarWindow
 from .domain.orders import Intent, Order, OrderType, Side, client_order_id
 from .domain.positions import Position
+from .domain.protection import Protection, ScaleOutLevel
 from .execution import to_decimal
 
 __all__ = [
@@ -45,7 +50,9 @@ __all__ = [
     "OrderApi",
     "OrderRequest",
     "ParamValue",
+    "Protection",
     "Request",
+    "ScaleOutLevel",
     "StateStore",
     "StateValue",
     "Strategy",
@@ -80,6 +87,7 @@ class OrderRequest:
     level: Decimal | None = None
     tag: str = ""
     good_for: int | None = None
+    protect: Protection | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,8 +201,11 @@ class OrderApi:
         levels: tuple[Number | None, Number | None],
         tag: str,
         good_for: int | None,
+        protect: Protection | None = None,
     ) -> str:
         order_type, level = _kind(_level(levels[0], "stop"), _level(levels[1], "limit"))
+        if protect is not None and intent is not Intent.ENTRY:
+            raise StrategyError("protect= goes with an entry (buy/sell), not an exit")
         if good_for is not None and good_for < 1:
             raise StrategyError(f"good_for {good_for}: expected at least 1 bar")
         candle = self._bar
@@ -215,6 +226,7 @@ class OrderApi:
                 level=level,
                 tag=tag,
                 good_for=good_for,
+                protect=protect,
             )
         )
         return order_id
@@ -288,9 +300,11 @@ class Context:
         limit: Number | None = None,
         tag: str = "long",
         good_for: int | None = None,
+        protect: Protection | None = None,
     ) -> str:
-        """Enter long (reversing a short); returns the client order id."""
-        return self._orders.order(Intent.ENTRY, Side.BUY, _quantity(qty), (stop, limit), tag, good_for)
+        """Enter long (reversing a short); returns the client order id. ``protect``
+        attaches protective exits to the position from the moment the entry fills."""
+        return self._orders.order(Intent.ENTRY, Side.BUY, _quantity(qty), (stop, limit), tag, good_for, protect)
 
     def sell(
         self,
@@ -300,9 +314,11 @@ class Context:
         limit: Number | None = None,
         tag: str = "short",
         good_for: int | None = None,
+        protect: Protection | None = None,
     ) -> str:
-        """Enter short (reversing a long); returns the client order id."""
-        return self._orders.order(Intent.ENTRY, Side.SELL, _quantity(qty), (stop, limit), tag, good_for)
+        """Enter short (reversing a long); returns the client order id (``protect``: as
+        :meth:`buy`)."""
+        return self._orders.order(Intent.ENTRY, Side.SELL, _quantity(qty), (stop, limit), tag, good_for, protect)
 
     def close(
         self,

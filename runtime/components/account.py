@@ -35,11 +35,12 @@ _BY_TYPE: Final = {
 
 
 def exit_reason(fill: Fill, order: Order | None) -> ExitReason:
-    """Why the trades a fill closes were closed: the day's loss limit, a reversal (an
+    """Why the trades a fill closes were closed: the day's loss limit or a protective exit
+    (the fill's origin), a reversal (an
     entry's closing leg), or the exit order's kind (market: signal, stop: stop-loss,
     limit: take-profit)."""
-    if fill.origin is FillOrigin.INTRADAY_LOSS:
-        return ExitReason.INTRADAY_LOSS
+    if fill.origin is not FillOrigin.ORDER:  # the day's loss limit or a protective exit
+        return ExitReason(fill.origin.value)
     if order is None or order.intent is Intent.ENTRY:
         return ExitReason.REVERSE
     return _BY_TYPE[order.type]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..domain.market import ContractType, Market, MarketError
 from ..domain.orders import Intent, Order
-from ..domain.positions import Position
+from ..domain.positions import Position, closes_position
 from .margin import MarginCalculator
 
 __all__ = [
@@ -106,7 +106,8 @@ def _size_after(order: Order, position: Position) -> Decimal:
 
 class MarketRule:
     """The market must exist; prices on the tick grid; quantity on the lot grid and at
-    least the minimum quantity and notional."""
+    least the minimum quantity and notional — except an exit of the whole position, which
+    may be off the grid after a scale-out took a fraction of it."""
 
     name = "market"
 
@@ -118,7 +119,8 @@ class MarketRule:
             for level in (order.price, order.stop):
                 if level is not None:
                     market.check_price(level)
-            market.check_qty(order.qty, _reference_price(order, view))
+            if not closes_position(order, view.position(order.symbol)):
+                market.check_qty(order.qty, _reference_price(order, view))
         except MarketError as exc:
             return Reject(str(exc))
         return Approve()

@@ -85,6 +85,7 @@ class TradeExecutor:
             stop=level if request.order_type is OrderType.STOP else None,
             budget=budget,
             tag=request.tag,
+            protection=request.protect,
             expire_at=None
             if request.good_for is None
             else request.signal_bar + (request.good_for + 1) * request.interval,

@@ -24,6 +24,12 @@ class FillOrigin(StrEnum):
     INTRADAY_LOSS = "intraday_loss"
     """The venue flattened the position: the day's loss limit was reached (TradingView's
     ``strategy.risk.max_intraday_loss``); there is no order of ours behind it."""
+    STOP_LOSS = "stop_loss"
+    """A protective exit attached to the position (:mod:`.protection`) traded: the
+    stop-loss, the trailing stop, the take-profit or a scale-out (no order of ours)."""
+    TRAILING_STOP = "trailing_stop"
+    TAKE_PROFIT = "take_profit"
+    SCALE_OUT = "scale_out"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

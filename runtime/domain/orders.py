@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Final
 
 import pandas as pd
 
+from .protection import Protection
 from .time import ensure_utc
 
 if TYPE_CHECKING:
@@ -144,7 +145,8 @@ class Order:
     """An order and where it stands. ``price`` is a limit price, ``stop`` a stop trigger;
     ``budget`` (money) makes the venue size a resting entry at its fill price;
     ``signal_bar`` is the open time of the closed bar the strategy decided on;
-    ``expire_at`` ends a working order (good till time); ``reason`` says why it was
+    ``expire_at`` ends a working order (good till time); ``protection`` (entries only)
+    the protective exits the venue attaches to the position it opens; ``reason`` says why it was
     rejected, cancelled or expired."""
 
     client_order_id: str
@@ -161,6 +163,7 @@ class Order:
     budget: Decimal | None = None
     tag: str = ""
     expire_at: pd.Timestamp | None = None
+    protection: Protection | None = None
     status: OrderStatus = OrderStatus.NEW
     filled_qty: Decimal = _ZERO
     leaves_qty: Decimal | None = None
@@ -180,6 +183,8 @@ class Order:
         for level in (self.price, self.stop):
             if level is not None and (not level.is_finite() or level <= 0):
                 raise OrderError(f"order {self.client_order_id}: price {level} must be a positive finite number")
+        if self.protection is not None and self.intent is not Intent.ENTRY:
+            raise OrderError(f"order {self.client_order_id}: only an entry order carries a protection")
         if self.leaves_qty is None:
             object.__setattr__(self, "leaves_qty", self.qty - self.filled_qty)
 

@@ -21,8 +21,18 @@ import pandas as pd
 from quantbridge.datasets.trade_list import ExitReason
 
 from .fills import Fill
+from .orders import Intent, Order
 
-__all__ = ["ClosedTrade", "FillEffect", "Lot", "Position", "PositionSide", "apply_fill", "open_trades"]
+__all__ = [
+    "ClosedTrade",
+    "FillEffect",
+    "Lot",
+    "Position",
+    "PositionSide",
+    "apply_fill",
+    "closes_position",
+    "open_trades",
+]
 
 _ZERO: Final = Decimal(0)
 
@@ -258,3 +268,10 @@ def open_trades(
             )
         )
     return tuple(rows)
+
+
+def closes_position(order: Order, position: Position) -> bool:
+    """``order`` is an exit of the whole of ``position`` (whose size may be off the lot
+    grid after a scale-out took a fraction of it)."""
+    opposite = position.side.sign == -order.side.sign
+    return order.intent is Intent.EXIT and opposite and order.qty == position.size

@@ -8,11 +8,18 @@ exact arithmetic. For each closed candle, before any strategy sees it:
    loss anchor) when one begins;
 2. **open** — market orders decided before this candle fill at its open (moved by the
    slippage, snapped to the tick grid): exits first, then entries, buys before sells;
-3. **inside** — resting stop and limit orders fill along the bar path
-   (:mod:`.matching`); stops with slippage; an order beyond the price when the bar
-   opens fills at the open (a gap); the intraday loss limit is checked at the
-   position's worst extreme;
-4. **close** — the intraday loss limit is checked at the close.
+3. **inside** — resting stop and limit orders, and the protective exits attached to
+   the position (:mod:`.brackets`), fill along the bar path (:mod:`.matching`); stops
+   with slippage; an order beyond the price when the bar opens fills at the open (a
+   gap); the intraday loss limit is checked at the position's worst extreme;
+4. **close** — the trailing extreme follows the bar; the intraday loss limit is
+   checked at the close.
+
+An entry carrying a :class:`~..domain.protection.Protection` gives the position it
+opens a bracket: stop-loss / trailing stop, take-profit and scale-outs at levels from
+the average entry price, working from the fill on (the entry bar itself); their fills
+are the venue's own (``FillOrigin`` names the kind). After a stop-loss exit no entry of
+the symbol fills for the rest of the bar and the protection's ``cooldown_bars``.
 
 Orders submitted at a candle's close fill at the next candle's open
 (``Timing.NEXT_BAR_OPEN``), or at once at that close (``Timing.BAR_CLOSE``: market
@@ -50,9 +57,11 @@ from ..domain.fills import Fill, FillOrigin
 from ..domain.market import Market, MarketError
 from ..domain.marketdata import Candle
 from ..domain.orders import Intent, Order, OrderType, Side
-from ..domain.positions import Position
+from ..domain.positions import Position, closes_position
+from ..domain.protection import ProtectiveKind
 from ..execution import DEFAULT_MONEY_STEP, Pricing, to_decimal
 from .base import EventSink
+from .brackets import BRACKET_PREFIX, Bracket, bracket_kind, bracket_orders
 from .matching import Resting, bar_path, first_trigger, triggered_at
 from .trading_day import DayState, TradingDays
 
@@ -142,6 +151,10 @@ class SimulatedVenue:
         self._days = TradingDays(model.session_timezone, model.session_start) if model.max_intraday_loss_pct else None
         self._loss_pct = to_decimal(model.max_intraday_loss_pct) if model.max_intraday_loss_pct else _ZERO
         self._day: dict[str, DayState] = {symbol: DayState() for symbol in self._markets}
+        self._brackets: dict[str, Bracket] = {}
+        self._bar_no: dict[str, int] = dict.fromkeys(self._markets, -1)
+        self._cooldown_until: dict[str, int] = dict.fromkeys(self._markets, -1)
+        self._protective_fills = itertools.count(1)
         self._sink: EventSink | None = None
 
     # ---- the Venue port --------------------------------------------------------------------
@@ -171,7 +184,8 @@ class SimulatedVenue:
             _log.warning("simulated venue: candle for unknown symbol %r ignored", symbol)
             return
         self._capacity[symbol] = self._bar_capacity(candle)
-        if self._working or self._days is not None:
+        self._bar_no[symbol] += 1
+        if self._working or self._days is not None or symbol in self._brackets:
             self._expire(candle)
             self._start_day(candle)
             self._open_phase(candle)
@@ -193,6 +207,10 @@ class SimulatedVenue:
 
     def halted(self, symbol: str) -> bool:
         return self._day[symbol].halted
+
+    def bracket(self, symbol: str) -> Bracket | None:
+        """The protective exits working for ``symbol``'s position (None: unprotected)."""
+        return self._brackets.get(symbol)
 
     # ---- submission --------------------------------------------------------------------------
     def _accept(self, order: Order) -> _Working | None:
@@ -220,7 +238,8 @@ class SimulatedVenue:
             for level in (order.price, order.stop):
                 if level is not None:
                     market.check_price(level)
-            market.check_qty(order.qty)
+            if not closes_position(order, self._ledger.position(order.symbol)):
+                market.check_qty(order.qty)
         except MarketError as exc:
             return str(exc)
         return None
@@ -273,6 +292,9 @@ class SimulatedVenue:
                 self._check_loss_at_extreme(candle, points, target)
 
     def _close_phase(self, candle: Candle) -> None:
+        bracket = self._brackets.get(candle.symbol)
+        if bracket is not None:
+            bracket.update_extreme(self._ledger.position(candle.symbol), candle.high, candle.low)
         state = self._day[candle.symbol]
         if self._days is not None and not state.halted and self._loss_reached(candle.symbol, candle.close):
             self._halt(candle, self._markets[candle.symbol].price(candle.close), candle.close_time)
@@ -292,9 +314,14 @@ class SimulatedVenue:
             )
             if live:
                 out.append(w.resting())
+        bracket = self._brackets.get(symbol)
+        if bracket is not None:
+            out.extend(r for r in bracket_orders(bracket, position, self._pricing[symbol]) if r.key not in skipped)
         return out
 
     def _fill_resting(self, hit: Resting, cur: Decimal, candle: Candle, skipped: set[str]) -> Decimal:
+        if hit.key.startswith(BRACKET_PREFIX):
+            return self._fill_protective(hit, cur, candle, skipped)
         w = self._working[hit.key]
         level = cur if triggered_at(hit, cur) else hit.level
         price = self._pricing[candle.symbol].fill_price(level, hit.side, slip=hit.type is OrderType.STOP)
@@ -349,6 +376,8 @@ class SimulatedVenue:
         """Why an entry cannot fill now (None: it can)."""
         if self._day[order.symbol].halted:
             return "trading is halted until the next trading day (max intraday loss reached)"
+        if self._bar_no[order.symbol] <= self._cooldown_until[order.symbol]:
+            return f"cooling down after a stop-loss exit until bar {self._cooldown_until[order.symbol]}"
         if position.side.sign == order.side.sign and position.entries >= self._model.pyramiding:
             return f"the position already holds the pyramiding limit of {self._model.pyramiding} entr(y/ies)"
         return None
@@ -385,7 +414,9 @@ class SimulatedVenue:
             leaves_qty=w.remaining,
             bar_time=candle.open_time,
         )
+        before = self._ledger.position(order.symbol)
         self._ledger.apply(fill, tag=order.tag, reason=ExitReason.SIGNAL)
+        self._protect(order, before, fill)
         if w.remaining <= 0:
             del self._working[w.key]
         self._emit(OrderFilled(fill=fill, ts=ts, received=fill.received))
@@ -403,6 +434,77 @@ class SimulatedVenue:
         for w in [w for w in self._working.values() if w.order.symbol == symbol and w.order.intent is Intent.EXIT]:
             if _reducible(position, w.order.side) <= 0:
                 self._drop(w, "the position it would reduce is closed")
+
+    # ---- protective exits (brackets) ---------------------------------------------------------
+    def _protect(self, order: Order, before: Position, fill: Fill) -> None:
+        """Keep the symbol's bracket in step with its position after ``fill``: a position
+        opened (or reversed) by a protected entry gets a new bracket (initial quantity and
+        extreme from its first lot); a fill that adds to it keeps the bracket's state; an
+        unprotected position has none."""
+        symbol = order.symbol
+        after = self._ledger.position(symbol)
+        bracket = self._brackets.get(symbol)
+        if after.is_flat:
+            self._brackets.pop(symbol, None)
+            return
+        if before.is_flat or before.side.sign != after.side.sign:
+            bracket = None if order.protection is None else self._new_bracket(order, after)
+        elif order.intent is Intent.ENTRY and bracket is not None and bracket.entry_id == order.client_order_id:
+            bracket.init_qty += fill.qty  # the same entry order filling in parts
+        elif order.intent is Intent.ENTRY and bracket is None and order.protection is not None:
+            bracket = self._new_bracket(order, after)
+        if bracket is None:
+            self._brackets.pop(symbol, None)
+        else:
+            self._brackets[symbol] = bracket
+
+    @staticmethod
+    def _new_bracket(order: Order, position: Position) -> Bracket:
+        assert order.protection is not None
+        first = position.lots[0]
+        return Bracket(order.protection, order.client_order_id, first.qty, first.price)
+
+    def _fill_protective(self, hit: Resting, cur: Decimal, candle: Candle, skipped: set[str]) -> Decimal:
+        """Fill the protective exit ``hit`` (the kernel's ``fill_slot``): stops with
+        slippage; at the price when it is already beyond its level (a gap)."""
+        symbol, kind = candle.symbol, bracket_kind(hit.key)
+        bracket, position = self._brackets[symbol], self._ledger.position(symbol)
+        level = cur if triggered_at(hit, cur) else hit.level
+        price = self._pricing[symbol].fill_price(level, hit.side, slip=hit.type is OrderType.STOP)
+        wanted = position.size
+        if kind is ProtectiveKind.SCALE_OUT:
+            wanted = min(bracket.scale_qty(), position.size)
+            bracket.scales_done += 1
+        qty = self._within_capacity(symbol, wanted)
+        if qty < wanted:
+            skipped.add(hit.key)  # out of volume for this candle: the rest waits for the next one
+        if qty > 0:
+            self._book_protective(kind, hit.side, qty, price, candle)
+        return level
+
+    def _book_protective(self, kind: ProtectiveKind, side: Side, qty: Decimal, price: Decimal, candle: Candle) -> None:
+        symbol, ts = candle.symbol, candle.open_time
+        fill = Fill(
+            fill_id=f"{kind.value}-{symbol}-{ts.value}-{next(self._protective_fills)}",
+            client_order_id="",
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            price=price,
+            commission=self._pricing[symbol].commission(price, qty),
+            ts=ts,
+            received=self._clock.now(),
+            bar_time=ts,
+            origin=FillOrigin(kind.value),
+        )
+        self._ledger.apply(fill, tag="", reason=ExitReason(kind.value))
+        if kind is ProtectiveKind.STOP_LOSS:
+            cooldown = self._brackets[symbol].protection.cooldown_bars
+            self._cooldown_until[symbol] = self._bar_no[symbol] + cooldown
+        if self._ledger.position(symbol).is_flat:
+            self._brackets.pop(symbol, None)
+        self._emit(OrderFilled(fill=fill, ts=ts, received=fill.received))
+        self._drop_stale_exits(symbol)
 
     # ---- max intraday loss -------------------------------------------------------------------
     def _loss_reached(self, symbol: str, price: Decimal) -> bool:
@@ -446,6 +548,7 @@ class SimulatedVenue:
             origin=FillOrigin.INTRADAY_LOSS,
         )
         self._ledger.apply(fill, tag="", reason=ExitReason.INTRADAY_LOSS)
+        self._brackets.pop(symbol, None)
         self._emit(OrderFilled(fill=fill, ts=ts, received=fill.received))
         self._drop_stale_exits(symbol)
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 import pytest
 
-from quantbridge.bridge import BridgedStrategy, BridgeError, PrototypeMutationError, bridge, run_on_window
+from quantbridge.bridge import (
+    BridgedStrategy,
+    BridgeError,
+    PrototypeMutationError,
+    bridge,
+    protection_for,
+    run_on_window,
+)
 from quantbridge.datasets.execution import ExecutionModel, Instrument
 from quantbridge.datasets.paths import sample_path
 from quantbridge.research.catalogue import CATALOGUE
@@ -13,6 +22,8 @@ from quantbridge.research.registry import Param, PrototypeSpec
 from quantbridge.research.rules import PositionRules, ScaleOut, StopMode
 from quantbridge.research.signals import Signals
 from quantbridge.runtime.backtest import BacktestConfig, BacktestResult, market_for, run_backtest
+from quantbridge.runtime.domain.orders import Intent
+from quantbridge.runtime.strategy import Protection, ScaleOutLevel
 
 BTC = Instrument(symbol="BTCUSDT", tick_size=0.01, qty_step=0.001)
 MODEL = ExecutionModel(instrument=BTC)
@@ -99,18 +110,37 @@ def test_bridged_strategy_when_prototype_mutates_bars_is_rejected_and_stops_trad
 
 
 @pytest.mark.parametrize(
-    ("rules", "named"),
+    ("rules", "expected"),
     [
-        (PositionRules(stop_loss_pct=2.0), "stop_loss_pct"),
-        (PositionRules(take_profit_pct=2.0, stop_mode=StopMode.INTRABAR), "take_profit_pct"),
-        (PositionRules(trailing_stop_pct=2.0), "trailing_stop_pct"),
-        (PositionRules(scale_outs=(ScaleOut(at_pct=1.0, fraction=0.5),), stop_mode=StopMode.ON_CLOSE), "scale_outs"),
+        (PositionRules(stop_loss_pct=2.0), Protection(stop_loss_pct=Decimal(2))),
+        (
+            PositionRules(take_profit_pct=2.0, stop_mode=StopMode.INTRABAR, cooldown_bars=3),
+            Protection(take_profit_pct=Decimal(2), cooldown_bars=3),
+        ),
+        (PositionRules(trailing_stop_pct=1.5), Protection(trailing_stop_pct=Decimal("1.5"))),
+        (
+            PositionRules(
+                stop_loss_pct=1.0, scale_outs=(ScaleOut(at_pct=1.0, fraction=0.5),), stop_mode=StopMode.ON_CLOSE
+            ),
+            Protection(scale_outs=(ScaleOutLevel(Decimal(1), Decimal("0.5")),)),
+        ),
+        (PositionRules(stop_loss_pct=1.0, stop_mode=StopMode.ON_CLOSE, cooldown_bars=2), None),
     ],
-    ids=["stop_loss_intrabar", "take_profit_intrabar", "trailing_intrabar", "scale_outs"],
+    ids=["stop_loss_intrabar", "take_profit_intrabar", "trailing_intrabar", "scale_outs_with_on_close", "on_close"],
 )
-def test_bridge_when_rule_cannot_be_expressed_raises_bridge_error_naming_it(rules: PositionRules, named: str) -> None:
-    with pytest.raises(BridgeError, match=named):
-        bridge(CATALOGUE.get("sma_crossover"), rules=rules, model=MODEL)
+def test_protection_for_when_rules_rest_inside_the_bar_maps_them_to_the_entry_protection(
+    rules: PositionRules, expected: Protection | None
+) -> None:
+    assert protection_for(rules) == expected
+    bridge(CATALOGUE.get("sma_crossover"), rules=rules, model=MODEL)  # no BridgeError any more
+
+
+def test_bridged_strategy_when_rules_intrabar_attaches_protection_to_every_entry(bars: pd.DataFrame) -> None:
+    rules = PositionRules(stop_loss_pct=1.0, take_profit_pct=2.0)
+    result = _run(bridge(CATALOGUE.get("sma_crossover"), rules=rules, model=MODEL), bars)
+    entries = [o for o in result.orders if o.intent is Intent.ENTRY]
+    assert entries and all(o.protection == protection_for(rules) for o in entries)
+    assert {"stop_loss", "take_profit"} & set(result.trades["exit_reason"])
 
 
 def test_bridged_strategy_when_flip_off_meets_resting_entry_against_position_raises(bars: pd.DataFrame) -> None:

@@ -10,7 +10,7 @@ import pytest
 from quantbridge.datasets.execution import ExecutionModel, Instrument, SizingType, SlippageType
 from quantbridge.datasets.paths import sample_path
 from quantbridge.research.catalogue import CATALOGUE
-from quantbridge.research.rules import PositionRules, StopMode
+from quantbridge.research.rules import PositionRules, ScaleOut, StopMode
 from quantbridge.validation.parity import check_parity, compare_signals, compare_trades, render_html
 
 BTC = Instrument(symbol="BTCUSDT", tick_size=0.01, qty_step=0.001)
@@ -93,6 +93,73 @@ def test_check_parity_when_cooldown_set_blocks_entries_after_stop_out(bars: pd.D
     spec = CATALOGUE.get("osc_cci")
     cooled = check_parity(spec, bars, rules=with_cooldown, model=SIZED)
     free = check_parity(spec, bars, rules=without, model=SIZED)
+    assert cooled.passed and free.passed
+    assert cooled.trades.runtime_trades < free.trades.runtime_trades
+
+
+INTRABAR = {
+    "stop_take": (PositionRules(stop_loss_pct=1, take_profit_pct=2), {"stop_loss", "take_profit"}),
+    "trailing": (PositionRules(trailing_stop_pct=1.5), {"trailing_stop"}),
+    "scale_outs": (
+        PositionRules(scale_outs=(ScaleOut(at_pct=2, fraction=0.5), ScaleOut(at_pct=4, fraction=0.5))),
+        {"scale_out"},
+    ),
+    "stop_take_cooldown": (
+        PositionRules(stop_loss_pct=1, take_profit_pct=2, cooldown_bars=5),
+        {"stop_loss", "take_profit"},
+    ),
+}
+
+
+@pytest.mark.parametrize("sized", [False, True], ids=["model", "percent_of_equity"])
+@pytest.mark.parametrize("case", list(INTRABAR))
+@pytest.mark.parametrize("name", ["sma_crossover", "osc_cci"])
+def test_check_parity_when_rules_rest_inside_the_bar_runtime_trades_equal_simulator(
+    name: str, case: str, sized: bool, bars: pd.DataFrame
+) -> None:
+    rules, _ = INTRABAR[case]
+    report = check_parity(CATALOGUE.get(name), bars, rules=rules, model=SIZED if sized else _model(name))
+    assert report.trades.match == 1.0, report.trades.differences[:5]
+    assert report.passed and report.trades.reference_trades > 0
+    assert report.signals.match == 1.0
+
+
+@pytest.mark.parametrize("name", ["tv_channel_breakout", "tv_keltner"])
+def test_check_parity_when_stop_entries_meet_intrabar_rules_on_the_entry_bar_trades_equal_simulator(
+    name: str, bars: pd.DataFrame
+) -> None:
+    rules = PositionRules(
+        stop_loss_pct=1,
+        take_profit_pct=5,
+        trailing_stop_pct=1.5,
+        cooldown_bars=3,
+        scale_outs=(ScaleOut(at_pct=1, fraction=0.3),),
+        max_bars_held=30,
+    )
+    report = check_parity(CATALOGUE.get(name), bars, rules=rules, model=SIZED)
+    assert report.passed and report.trades.match == 1.0, report.trades.differences[:5]
+
+
+def test_check_parity_when_rules_rest_inside_the_bar_from_ticks_matches_trades_fully(bars: pd.DataFrame) -> None:
+    rules, _ = INTRABAR["stop_take"]
+    report = check_parity(CATALOGUE.get("sma_crossover"), bars, rules=rules, model=SIZED, source="ticks")
+    assert report.passed and report.trades.match == 1.0, report.trades.differences[:5]
+
+
+def test_check_parity_when_rules_rest_inside_the_bar_exits_carry_the_rule_reasons(bars: pd.DataFrame) -> None:
+    from quantbridge.bridge import bridge
+    from quantbridge.runtime.backtest import BacktestConfig, market_for, run_backtest
+
+    for rules, reasons in INTRABAR.values():
+        strategy = bridge(CATALOGUE.get("osc_cci"), rules=rules, model=SIZED)
+        config = BacktestConfig(strategy=strategy.spec(), params={}, market=market_for(SIZED), model=SIZED)
+        assert reasons <= set(run_backtest(bars, config).trades["exit_reason"])
+
+
+def test_check_parity_when_intrabar_cooldown_set_blocks_entries_after_stop_out(bars: pd.DataFrame) -> None:
+    spec = CATALOGUE.get("osc_cci")
+    cooled = check_parity(spec, bars, rules=PositionRules(stop_loss_pct=1, cooldown_bars=48), model=SIZED)
+    free = check_parity(spec, bars, rules=PositionRules(stop_loss_pct=1), model=SIZED)
     assert cooled.passed and free.passed
     assert cooled.trades.runtime_trades < free.trades.runtime_trades
 
