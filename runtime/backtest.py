@@ -30,6 +30,8 @@ from .components.margin import MarginConfig
 from .components.market_data import AggregatorFactory
 from .components.notifications import Level, LoggingSink, MemorySink, Notification, NotificationCenter
 from .components.risk import RiskRule
+from .components.risk_config import RiskConfig
+from .components.risk_store import RiskDecision
 from .core import Engine, EngineConfig, EngineStats, build_engine
 from .domain.market import ContractType, Market
 from .domain.marketdata import Candle, Quote, Tick
@@ -66,6 +68,7 @@ class BacktestConfig:
     max_volume_fraction: Decimal | None = None
     margin: MarginConfig = field(default_factory=MarginConfig)
     risk_rules: tuple[RiskRule, ...] | None = None
+    risk: RiskConfig | None = None
     round_order_prices: bool = True
     money_step: Decimal = DEFAULT_MONEY_STEP
 
@@ -78,7 +81,7 @@ class BacktestConfig:
 class BacktestResult:
     """``trades`` in the trade-list shape; ``equity`` per candle (equity, cash, position,
     close; indexed by open time); ``metrics``; every order; warnings and errors
-    notified during the run; engine counters."""
+    notified during the run; engine counters; every risk decision."""
 
     config: BacktestConfig
     trades: pd.DataFrame
@@ -87,6 +90,7 @@ class BacktestResult:
     orders: tuple[Order, ...]
     notifications: tuple[Notification, ...]
     stats: EngineStats
+    risk_decisions: tuple[RiskDecision, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -150,6 +154,7 @@ def _engine(
         money_step=config.money_step,
         margin=config.margin,
         risk_rules=config.risk_rules,
+        risk=config.risk,
         round_order_prices=config.round_order_prices,
     )
     center = NotificationCenter([LoggingSink(Level.INFO), sink])
@@ -310,6 +315,7 @@ def _result(config: BacktestConfig, engine: Engine, sink: MemorySink) -> Backtes
         orders=tuple(engine.orders.store),
         notifications=tuple(sink.received),
         stats=engine.stats,
+        risk_decisions=engine.risk.decisions,
     )
 
 

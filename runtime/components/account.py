@@ -68,6 +68,7 @@ class AccountStateStore:
         self._ledger = Ledger(initial_cash, {s: m.contract_size for s, m in self._markets.items()}, money_step)
         self._marks: dict[str, Decimal] = {}
         self._realised = _ZERO
+        self._realised_by_symbol: dict[str, Decimal] = {}
         self.trades: list[ClosedTrade] = []
         self.curve: list[EquityPoint] = []
 
@@ -78,7 +79,9 @@ class AccountStateStore:
         closed = self._ledger.apply(fill, tag=tag, reason=exit_reason(fill, order))
         self._marks.setdefault(fill.symbol, fill.price)
         self.trades.extend(closed)
-        self._realised += sum((t.pnl for t in closed), _ZERO)
+        booked = sum((t.pnl for t in closed), _ZERO)
+        self._realised += booked
+        self._realised_by_symbol[fill.symbol] = self._realised_by_symbol.get(fill.symbol, _ZERO) + booked
         return closed
 
     def set_mark(self, symbol: str, price: Decimal) -> None:
@@ -128,6 +131,13 @@ class AccountStateStore:
 
     def equity(self) -> Decimal:
         return self._ledger.equity(self._marks)
+
+    def pnl(self, symbol: str) -> Decimal:
+        """Realised (net of the closed trades' commission) plus unrealised P&L of ``symbol``."""
+        realised = self._realised_by_symbol.get(symbol, _ZERO)
+        if self._ledger.position(symbol).is_flat:
+            return realised
+        return realised + self._ledger.unrealised(symbol, self._marks[symbol])
 
     def open_trades(self) -> tuple[ClosedTrade, ...]:
         """Open lots as trade-list rows, marked at the latest marks."""

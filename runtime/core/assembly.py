@@ -23,6 +23,8 @@ from ..components.notifications import NotificationCenter
 from ..components.order_executor import OrderExecutor
 from ..components.order_store import InMemoryOrderStore, OrderStore
 from ..components.risk import MarginRule, MarketRule, RiskManager, RiskRule
+from ..components.risk_config import RiskConfig
+from ..components.risk_store import RiskDecisionStore
 from ..components.strategy_manager import StrategyManager
 from ..components.trade_executor import TradeExecutor
 from ..domain.market import Market
@@ -36,12 +38,13 @@ __all__ = ["EngineConfig", "build_engine", "default_risk_rules"]
 @dataclass(frozen=True)
 class EngineConfig:
     """What the core needs besides the injected parts. ``risk_rules`` None: the default
-    chain (:func:`default_risk_rules`)."""
+    chain (:func:`default_risk_rules`); ``risk``: the configured rules that follow it."""
 
     model: ExecutionModel = field(default_factory=ExecutionModel)
     money_step: Decimal = DEFAULT_MONEY_STEP
     margin: MarginConfig = field(default_factory=MarginConfig)
     risk_rules: tuple[RiskRule, ...] | None = None
+    risk: RiskConfig | None = None
     round_order_prices: bool = True
     grace: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(0))
 
@@ -61,11 +64,14 @@ def build_engine(
     order_store: OrderStore | None = None,
     aggregators: AggregatorFactory | None = None,
     extra_rules: Sequence[RiskRule] = (),
+    risk_store: RiskDecisionStore | None = None,
 ) -> Engine:
     """An engine on ``markets`` with the given clock and venue."""
     config = config or EngineConfig()
     center = notifications or NotificationCenter()
+    store = order_store or InMemoryOrderStore()
     rules = default_risk_rules(config.margin) if config.risk_rules is None else config.risk_rules
+    configured = config.risk.rules(clock, store.open_orders) if config.risk is not None else ()
     account = AccountStateStore(markets, to_decimal(config.model.initial_capital), config.money_step)
     return Engine(
         clock=clock,
@@ -76,8 +82,8 @@ def build_engine(
         trade_executor=TradeExecutor(
             markets, config.model, money_step=config.money_step, round_order_prices=config.round_order_prices
         ),
-        risk=RiskManager((*rules, *extra_rules)),
-        orders=OrderExecutor(order_store or InMemoryOrderStore(), venue, center),
+        risk=RiskManager((*rules, *configured, *extra_rules), store=risk_store, notifications=center),
+        orders=OrderExecutor(store, venue, center),
         account=account,
         notifications=center,
     )

@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from ..clock import Clock
 from ..components.account import AccountStateStore
 from ..components.market_data import MarketDataRouter, MarketDataStats
@@ -105,6 +107,7 @@ class Engine:
         self.notifications = notifications
         self._queue = EventQueue()
         self._events = self._errors = self._fills = 0
+        self._cancelling: set[str] = set()
         self._handlers: dict[type[Event], Callable[[Any], None]] = {
             TickReceived: self._on_tick,
             QuoteReceived: self._on_quote,
@@ -182,12 +185,38 @@ class Engine:
     def _on_strategy_due(self, event: StrategyDue) -> None:
         candle = event.candle
         self.account.set_mark(candle.symbol, candle.close)
+        self._watch(event.ts)
         requests = self.strategies.on_candle(candle, self.account, self._working)
         self._route(requests, event)
+        self._cancel_blocked(event.ts)
         self.push(BarSettled(candle=candle, ts=event.ts, received=self.clock.now()))
 
     def _on_settled(self, event: BarSettled) -> None:
         self.account.snapshot(event.candle)
+        self._watch(event.ts)
+
+    # ---- risk controls -----------------------------------------------------------------------
+    def kill(self, reason: str) -> None:
+        """Trip the kill switch now (CLI, Telegram): entries are blocked and working entry
+        orders cancelled; call :meth:`run_until_idle` to process the cancellations."""
+        now = self.clock.now()
+        self.risk.kill(reason, now)
+        self._cancel_blocked(now)
+
+    def reset_risk(self, name: str) -> None:
+        """Re-arm the breaker ``name`` (``kill_switch``, ``drawdown``, …)."""
+        self.risk.reset(name, self.clock.now())
+
+    def _watch(self, ts: pd.Timestamp) -> None:
+        """Show the account to the risk rules; cancel what a tripped breaker blocks."""
+        self.risk.observe(self.account, ts)
+        self._cancel_blocked(ts)
+
+    def _cancel_blocked(self, ts: pd.Timestamp) -> None:
+        for order in self.risk.cancellations(self.orders.store.open_orders()):
+            if order.client_order_id not in self._cancelling:
+                self._cancelling.add(order.client_order_id)
+                self.orders.cancel(order.client_order_id, order.strategy_id, ts)
 
     def _on_venue(self, event: VenueEvent) -> None:
         order = self.orders.on_venue_event(event)
