@@ -3,8 +3,11 @@
 * :class:`MarketData` / :class:`SymbolSeries` / :class:`SymbolSpec` — what is served.
 * :class:`LocalExchange` — the server on a loopback port, in-process; :func:`serve`
   runs it in the foreground (``python -m quantbridge.datasets.exchange --data FILE``).
+* :class:`Venue` (``LocalExchange.venue``) — accounts (:class:`AccountConfig`), orders
+  and fills: the signed order endpoints and a matching engine over the replayed market.
 * :class:`FaultPlan` / :class:`FaultRule` — programmable 429s, 5xx, timeouts,
-  malformed bodies and delays; :class:`RequestLog` — what clients asked.
+  malformed bodies, delays and lost responses (the request takes effect, the answer is
+  lost); :class:`RequestLog` — what clients asked.
 * :func:`binanceusdm_client` / :func:`binanceusdm_async_client` — real ccxt clients
   pointed at it (ccxt is imported when one is built).
 * :class:`StreamHub` (``LocalExchange.streams``) — websocket market streams published as
@@ -14,10 +17,12 @@
 
 from __future__ import annotations
 
+from .accounts import AccountConfig
 from .ccxt_client import binanceusdm_async_client, binanceusdm_client, binanceusdm_pro_client, point_at, point_ws_at
 from .faults import FaultKind, FaultPlan, FaultRule, FaultRuleError
 from .loading import load_market
 from .market import MarketData, SymbolSeries, SymbolSpec
+from .matching import Venue
 from .requestlog import RequestLog, RequestRecord
 from .server import LocalExchange, serve
 from .stream_connection import ConnectionInfo
@@ -25,6 +30,7 @@ from .stream_faults import StreamAction, StreamFaultPlan, StreamFaultRule
 from .streams import StreamHub
 
 __all__ = [
+    "AccountConfig",
     "ConnectionInfo",
     "FaultKind",
     "FaultPlan",
@@ -40,6 +46,7 @@ __all__ = [
     "StreamHub",
     "SymbolSeries",
     "SymbolSpec",
+    "Venue",
     "binanceusdm_async_client",
     "binanceusdm_client",
     "binanceusdm_pro_client",

@@ -44,7 +44,13 @@ def point_at(exchange: Any, url: str) -> None:
             api[key] = base + urlsplit(value).path
 
 
-def _config(timeout_ms: int, rate_limit_ms: float | None, extra: dict[str, Any] | None) -> dict[str, Any]:
+def _config(
+    timeout_ms: int,
+    rate_limit_ms: float | None,
+    extra: dict[str, Any] | None,
+    api_key: str | None = None,
+    secret: str | None = None,
+) -> dict[str, Any]:
     config: dict[str, Any] = {
         "enableRateLimit": True,
         "timeout": timeout_ms,
@@ -52,33 +58,49 @@ def _config(timeout_ms: int, rate_limit_ms: float | None, extra: dict[str, Any] 
     }
     if rate_limit_ms is not None:
         config["rateLimit"] = rate_limit_ms
+    if api_key is not None or secret is not None:
+        config.update(apiKey=api_key or "", secret=secret or "")
     config.update(extra or {})
     return config
 
 
 def binanceusdm_client(
-    url: str, *, timeout_ms: int = 10_000, rate_limit_ms: float | None = None, config: dict[str, Any] | None = None
+    url: str,
+    *,
+    timeout_ms: int = 10_000,
+    rate_limit_ms: float | None = None,
+    config: dict[str, Any] | None = None,
+    api_key: str | None = None,
+    secret: str | None = None,
 ) -> ccxt.binanceusdm:
     """A synchronous ``ccxt.binanceusdm`` talking to the local exchange at ``url``.
 
     ``rate_limit_ms`` overrides ccxt's spacing between requests (Binance's 50 ms per
     unit of weight; a kline page costs 2-5 units) — tests lower it to stay fast.
+    ``api_key`` and ``secret`` enable the signed (order and account) endpoints; the local
+    exchange keeps one account per API key and does not check signatures.
     """
     import ccxt
 
-    exchange = ccxt.binanceusdm(_config(timeout_ms, rate_limit_ms, config))
+    exchange = ccxt.binanceusdm(_config(timeout_ms, rate_limit_ms, config, api_key, secret))
     point_at(exchange, url)
     return exchange
 
 
 def binanceusdm_async_client(
-    url: str, *, timeout_ms: int = 10_000, rate_limit_ms: float | None = None, config: dict[str, Any] | None = None
+    url: str,
+    *,
+    timeout_ms: int = 10_000,
+    rate_limit_ms: float | None = None,
+    config: dict[str, Any] | None = None,
+    api_key: str | None = None,
+    secret: str | None = None,
 ) -> ccxt.async_support.binanceusdm:
     """The ``ccxt.async_support`` variant of :func:`binanceusdm_client`; ``await
     client.close()`` when done."""
     import ccxt.async_support
 
-    exchange = ccxt.async_support.binanceusdm(_config(timeout_ms, rate_limit_ms, config))
+    exchange = ccxt.async_support.binanceusdm(_config(timeout_ms, rate_limit_ms, config, api_key, secret))
     point_at(exchange, url)
     return exchange
 

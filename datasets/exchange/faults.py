@@ -50,6 +50,9 @@ class FaultKind(StrEnum):
     """HTTP 200 with the real body cut in half."""
     DELAY = "delay"
     """Answer normally after ``seconds``; does not stop other rules from firing."""
+    LOST_RESPONSE = "lost_response"
+    """Handle the request (an order is accepted), then lose the answer: hold it for
+    ``seconds`` when given (a client timeout), and answer HTTP ``status`` (5xx)."""
 
 
 class FaultRuleError(ValueError):
@@ -105,6 +108,14 @@ class FaultRule:
         """Slow every matching request (or the next ``times``) by ``seconds``."""
         return cls(FaultKind.DELAY, path, times=times, seconds=seconds)
 
+    @classmethod
+    def lost_response(
+        cls, path: str = "*", *, status: int = 503, seconds: float | None = None, times: int | None = 1
+    ) -> FaultRule:
+        """Process the next ``times`` requests, then answer ``status`` instead of the real
+        answer, after holding it ``seconds`` (more than the client timeout: a timeout after send)."""
+        return cls(FaultKind.LOST_RESPONSE, path, times=times, status=status, seconds=seconds)
+
     def matches(self, path: str) -> bool:
         return fnmatch.fnmatchcase(path, self.path)
 
@@ -122,6 +133,12 @@ def _check_rule(rule: FaultRule) -> None:
         raise FaultRuleError(
             f"fault rule http_error: status must be one of {sorted(SERVER_ERROR_STATUSES)}, got {rule.status}"
         )
+    if rule.kind is FaultKind.LOST_RESPONSE and rule.status not in (None, *SERVER_ERROR_STATUSES):
+        raise FaultRuleError(
+            f"fault rule lost_response: status must be one of {sorted(SERVER_ERROR_STATUSES)}, got {rule.status}"
+        )
+    if rule.kind is FaultKind.LOST_RESPONSE and rule.seconds is not None and rule.seconds < 0:
+        raise FaultRuleError(f"fault rule lost_response: seconds must be >= 0, got {rule.seconds}")
     if rule.kind is FaultKind.RATE_LIMIT and (rule.retry_after is None or rule.retry_after < 0):
         raise FaultRuleError(f"fault rule rate_limit: retry_after must be >= 0 seconds, got {rule.retry_after}")
     if rule.kind in (FaultKind.TIMEOUT, FaultKind.DELAY) and (rule.seconds is None or rule.seconds < 0):

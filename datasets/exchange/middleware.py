@@ -21,6 +21,8 @@ ADMIN_PREFIX: Final = "/_admin/"
 FAULTS_KEY: Final = web.AppKey("faults", FaultPlan)
 REQUESTS_KEY: Final = web.AppKey("requests", RequestLog)
 _FAULT_FIELD: Final = web.RequestKey("fault", str)
+#: Query parameters never recorded (the API key travels in a header, which is not recorded).
+SECRET_PARAMS: Final = frozenset({"signature"})
 #: HTTP status recorded when the client went away before the answer (nginx's 499).
 CLIENT_CLOSED: Final = 499
 
@@ -52,7 +54,7 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
     if _is_admin(request):
         return await handler(request)
     log = request.app[REQUESTS_KEY]
-    ticket = log.open(request.method, request.path, request.query)
+    ticket = log.open(request.method, request.path, {k: v for k, v in request.query.items() if k not in SECRET_PARAMS})
     status = 500
     try:
         response = await handler(request)
@@ -95,6 +97,10 @@ async def _apply(rule: FaultRule, request: web.Request, handler: Handler) -> web
     if rule.kind is FaultKind.TIMEOUT:
         await asyncio.sleep(rule.seconds or 0.0)
         return await handler(request)
+    if rule.kind is FaultKind.LOST_RESPONSE:
+        await handler(request)  # the request takes effect; its answer never reaches the client
+        await asyncio.sleep(rule.seconds or 0.0)
+        return _server_error(rule.status or 503)
     if rule.kind is FaultKind.MALFORMED:
         return web.Response(status=200, text=MALFORMED_BODY, content_type="application/json")
     return await _truncated(request, handler)

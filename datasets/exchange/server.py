@@ -30,12 +30,15 @@ from typing import Final, Self
 
 from aiohttp import web
 
+from .accounts import AccountConfig
 from .faults import FaultPlan
 from .market import MarketData
+from .matching import Venue
 from .middleware import FAULTS_KEY, REQUESTS_KEY, inject_faults, record_requests
 from .requestlog import RequestLog
 from .routes_admin import add_admin_routes
 from .routes_market import MARKET_KEY, add_market_routes, binance_errors
+from .routes_orders import VENUE_KEY, add_order_routes
 from .routes_ws import add_stream_routes
 from .streams import StreamHub
 
@@ -47,15 +50,21 @@ _START_TIMEOUT: Final = 10.0
 
 
 def build_app(
-    market: MarketData, faults: FaultPlan, requests: RequestLog, streams: StreamHub | None = None
+    market: MarketData,
+    faults: FaultPlan,
+    requests: RequestLog,
+    streams: StreamHub | None = None,
+    venue: Venue | None = None,
 ) -> web.Application:
-    """The aiohttp application: market routes, websocket streams, admin routes, log, faults,
-    Binance errors."""
+    """The aiohttp application: market and order routes, websocket streams, admin routes,
+    log, faults, Binance errors."""
     app = web.Application(middlewares=[record_requests, inject_faults, binance_errors])
     app[MARKET_KEY] = market
     app[FAULTS_KEY] = faults
     app[REQUESTS_KEY] = requests
+    app[VENUE_KEY] = venue if venue is not None else Venue(market)
     add_market_routes(app)
+    add_order_routes(app)
     add_admin_routes(app)
     add_stream_routes(app, streams if streams is not None else StreamHub(market))
     return app
@@ -90,10 +99,13 @@ class LocalExchange:
         host: str = "127.0.0.1",
         port: int = 0,
         faults: FaultPlan | None = None,
+        accounts: AccountConfig | None = None,
     ) -> None:
         self.market = market
         self.faults = faults if faults is not None else FaultPlan()
         self.requests = RequestLog()
+        #: Accounts, orders and fills (the matching engine over ``market``).
+        self.venue = Venue(market, accounts)
         #: Websocket streams: connections, stream faults, drop/stall commands.
         self.streams = StreamHub(market)
         self._host = host
@@ -125,7 +137,7 @@ class LocalExchange:
         self._ready.clear()
         self._failure = None
         self._loop = asyncio.new_event_loop()
-        app = build_app(self.market, self.faults, self.requests, self.streams)
+        app = build_app(self.market, self.faults, self.requests, self.streams, self.venue)
         self._thread = threading.Thread(
             target=self._run, args=(self._loop, app, sock), name=f"local-exchange-{self._port}", daemon=True
         )
