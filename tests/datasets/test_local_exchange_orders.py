@@ -12,12 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 import ccxt
-import numpy as np
 import pandas as pd
 import pytest
 
 from quantbridge.datasets.exchange import FaultRule, LocalExchange, MarketData, binanceusdm_client
 from quantbridge.datasets.exchange.faults import rule_from_mapping
+
+from ..local_exchange_fixtures import MovingClock, random_walk_bars
 
 SYMBOL = "BTC/USDT:USDT"
 HOUR_MS = 3_600_000
@@ -25,34 +26,17 @@ API_KEY = "local-test-key-7f3a"
 SECRET = "local-test-secret-b9c1"
 
 
-class Clock:
-    """A settable market clock (epoch ms)."""
-
-    def __init__(self, now_ms: int) -> None:
-        self.now_ms = now_ms
-
-    def __call__(self) -> int:
-        return self.now_ms
-
-
-def make_bars(n: int, seed: int = 11) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    close = np.round(1000 + np.cumsum(rng.normal(0, 3, n)), 1)
-    open_ = np.concatenate([[1000.0], close[:-1]])
-    high = np.round(np.maximum(open_, close) + rng.uniform(0.5, 3, n), 1)
-    low = np.round(np.minimum(open_, close) - rng.uniform(0.5, 3, n), 1)
-    volume = np.round(rng.uniform(1, 10, n), 3)
-    index = pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC", name="open_time").as_unit("ns")
-    return pd.DataFrame({"open": open_, "high": high, "low": low, "close": close, "volume": volume}, index=index)
+def make_bars(n: int) -> pd.DataFrame:
+    return random_walk_bars(n, seed=11, start=1000.0, step_sd=3.0, wick=(0.5, 3.0), freq="1h")
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(int(pd.Timestamp("2024-01-01T10:50", tz="UTC").value // 1_000_000))
+def clock() -> MovingClock:
+    return MovingClock(int(pd.Timestamp("2024-01-01T10:50", tz="UTC").value // 1_000_000))
 
 
 @pytest.fixture
-def market(clock: Clock) -> MarketData:
+def market(clock: MovingClock) -> MarketData:
     return MarketData.from_bars(make_bars(48), clock=clock)
 
 
@@ -94,13 +78,13 @@ def test_market_order_when_created_fills_at_the_last_price_and_is_found_by_id_an
 
 
 def test_balance_and_position_after_a_buy_then_a_sell_realise_pnl_minus_taker_commission(
-    market: MarketData, clock: Clock, client: Any
+    market: MarketData, clock: MovingClock, client: Any
 ) -> None:
     client.create_order(SYMBOL, "market", "buy", 0.01, params={"newClientOrderId": "open-1"})
     entry = Decimal(str(last_price(market)))
     position = client.fetch_positions([SYMBOL])[0]
     assert (position["contracts"], position["side"], position["entryPrice"]) == (0.01, "long", float(entry))
-    clock.now_ms += 5 * HOUR_MS
+    clock.ms += 5 * HOUR_MS
     client.create_order(SYMBOL, "market", "sell", 0.01, params={"newClientOrderId": "close-1"})
     exit_ = Decimal(str(last_price(market)))
     fees = (entry + exit_) * Decimal("0.01") * Decimal("0.0005")
@@ -115,25 +99,25 @@ def test_balance_and_position_after_a_buy_then_a_sell_realise_pnl_minus_taker_co
 
 
 def test_limit_order_when_below_the_market_rests_then_fills_at_its_price_as_the_clock_advances(
-    market: MarketData, clock: Clock, client: Any
+    market: MarketData, clock: MovingClock, client: Any
 ) -> None:
-    later = trades_after(market, clock.now_ms).iloc[:12]
+    later = trades_after(market, clock.ms).iloc[:12]
     low = float(later["price"].min())
     assert low < last_price(market)
     order = client.create_order(SYMBOL, "limit", "buy", 0.02, low, params={"newClientOrderId": "qb-lim-1"})
     assert order["status"] == "open"
     assert [o["id"] for o in client.fetch_open_orders(SYMBOL)] == [order["id"]]
     first_cross = later[later["price"] <= low].iloc[0]
-    clock.now_ms = int(pd.Timestamp(first_cross["ts"]).value // 1_000_000) - 1
+    clock.ms = int(pd.Timestamp(first_cross["ts"]).value // 1_000_000) - 1
     assert client.fetch_order(order["id"], SYMBOL)["status"] == "open"
-    clock.now_ms += 1
+    clock.ms += 1
     filled = client.fetch_order(None, SYMBOL, params={"origClientOrderId": "qb-lim-1"})
     assert (filled["status"], filled["filled"], filled["average"]) == ("closed", 0.02, low)
     assert client.fetch_open_orders(SYMBOL) == []
     (trade,) = client.fetch_my_trades(SYMBOL)
     assert (trade["price"], trade["amount"], trade["takerOrMaker"]) == (low, 0.02, "maker")
     assert trade["fee"]["cost"] == pytest.approx(low * 0.02 * 0.0002, rel=1e-12)
-    assert trade["timestamp"] == clock.now_ms
+    assert trade["timestamp"] == clock.ms
 
 
 def test_cancel_order_when_resting_closes_it_and_a_second_cancel_raises_order_not_found(
@@ -158,14 +142,14 @@ def test_duplicate_client_order_id_when_reused_is_rejected_as_invalid_order(mark
 
 
 def test_stop_market_when_the_market_crosses_it_fills_at_the_crossing_trade(
-    market: MarketData, clock: Clock, client: Any
+    market: MarketData, clock: MovingClock, client: Any
 ) -> None:
-    later = trades_after(market, clock.now_ms).iloc[:12]
+    later = trades_after(market, clock.ms).iloc[:12]
     stop = float(later["price"].max())
     assert stop > last_price(market)
     params = {"symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET", "quantity": "0.01", "stopPrice": str(stop)}
     client.fapiPrivatePostOrder({**params, "newClientOrderId": "qb-stop-1"})
-    clock.now_ms = int(pd.Timestamp(later["ts"].iloc[-1]).value // 1_000_000)
+    clock.ms = int(pd.Timestamp(later["ts"].iloc[-1]).value // 1_000_000)
     filled = client.fetch_order(None, SYMBOL, params={"origClientOrderId": "qb-stop-1"})
     crossing = later[later["price"] >= stop].iloc[0]
     assert (filled["status"], filled["average"]) == ("closed", float(crossing["price"]))

@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 import aiohttp
 import ccxt
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -30,30 +29,15 @@ from quantbridge.datasets.exchange import (
 from quantbridge.datasets.exchange.market import SymbolSeries
 from quantbridge.datasets.exchange.stream_faults import stream_rule_from_mapping
 
+from ..local_exchange_fixtures import MovingClock, random_walk_bars
+
 SYMBOL = "BTC/USDT:USDT"
 T = TypeVar("T")
 
 
-class MovingClock:
-    """The exchange clock in epoch ms; the test moves it."""
-
-    def __init__(self, ms: int) -> None:
-        self.ms = ms
-
-    def __call__(self) -> int:
-        return self.ms
-
-
-def make_bars(n: int, seed: int = 11) -> pd.DataFrame:
+def make_bars(n: int) -> pd.DataFrame:
     """Deterministic 1-minute bars on a 0.1 price grid (four synthesised trades each)."""
-    rng = np.random.default_rng(seed)
-    close = np.round(1000 + np.cumsum(rng.normal(0, 2, n)), 1)
-    open_ = np.concatenate([[1000.0], close[:-1]])
-    high = np.round(np.maximum(open_, close) + rng.uniform(0, 2, n), 1)
-    low = np.round(np.minimum(open_, close) - rng.uniform(0, 2, n), 1)
-    volume = np.round(rng.uniform(1, 10, n), 3)
-    index = pd.date_range("2024-01-01", periods=n, freq="1min", tz="UTC", name="open_time").as_unit("ns")
-    return pd.DataFrame({"open": open_, "high": high, "low": low, "close": close, "volume": volume}, index=index)
+    return random_walk_bars(n, seed=11, start=1000.0, step_sd=2.0)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import ccxt
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -36,6 +35,8 @@ from quantbridge.runtime.marketdata.ccxt_ws import (
 )
 from quantbridge.runtime.marketdata.client import MarketEvent
 
+from ..local_exchange_fixtures import MovingClock, random_walk_bars
+
 SYMBOL = "BTC/USDT:USDT"
 START = pd.Timestamp("2024-03-01 12:00", tz="UTC")
 FAST = ReconnectPolicy(initial_delay=0.05, max_delay=0.2)
@@ -44,26 +45,9 @@ FIRST, LAST = 10, 89
 T = TypeVar("T")
 
 
-class MovingClock:
-    """The exchange clock in epoch ms; the test moves it."""
-
-    def __init__(self, ms: int) -> None:
-        self.ms = ms
-
-    def __call__(self) -> int:
-        return self.ms
-
-
-def make_bars(n: int, seed: int = 5) -> pd.DataFrame:
+def make_bars(n: int) -> pd.DataFrame:
     """Deterministic 1-minute bars (the exchange synthesises four trades per bar)."""
-    rng = np.random.default_rng(seed)
-    close = np.round(2000 + np.cumsum(rng.normal(0, 3, n)), 1)
-    open_ = np.concatenate([[2000.0], close[:-1]])
-    high = np.round(np.maximum(open_, close) + rng.uniform(0, 2, n), 1)
-    low = np.round(np.minimum(open_, close) - rng.uniform(0, 2, n), 1)
-    volume = np.round(rng.uniform(1, 10, n), 3)
-    index = pd.date_range("2024-01-01", periods=n, freq="1min", tz="UTC", name="open_time").as_unit("ns")
-    return pd.DataFrame({"open": open_, "high": high, "low": low, "close": close, "volume": volume}, index=index)
+    return random_walk_bars(n, seed=5, start=2000.0, step_sd=3.0)
 
 
 @pytest.fixture
