@@ -13,10 +13,11 @@ from quantbridge.datasets.execution import ExecutionModel, Instrument, SizingTyp
 from quantbridge.datasets.paths import sample_path
 from quantbridge.datasets.readers import read_bars
 from quantbridge.research.catalogue import CATALOGUE
+from quantbridge.research.reference import reference_model
 from quantbridge.research.simulator import simulate
-from quantbridge.research.tradingview_check import read_iso_trade_list, reference_model
 from quantbridge.runtime.backtest import BacktestConfig, market_for, run_backtest
 from quantbridge.runtime.strategies import STRATEGIES
+from quantbridge.validation.tradingview import read_tradingview_trades, reconcile
 
 PAIRS = [("sma_crossover", "sma_crossover"), ("rsi", "tv_rsi")]
 EXACT = ("side", "entry_time", "entry_bar", "exit_bar", "bars_held", "entry_signal", "exit_reason", "is_open")
@@ -94,14 +95,7 @@ def test_rsi_strategy_when_backtested_on_tradingview_bars_matches_tradingview_tr
 ) -> None:
     bars = read_bars(tradingview_folder / "ohlcv.csv")
     ours = runtime_trades("rsi", bars, reference_model(CATALOGUE.get("tv_rsi").model))
-    theirs = read_iso_trade_list(tradingview_folder / "rsi_trades.csv")
-    assert len(ours) == len(theirs) == 194
-    assert (ours["side"].to_numpy() == theirs["side"].to_numpy()).all()
-    assert (ours["entry_time"].to_numpy() == theirs["entry_time"].to_numpy()).all()
-    closed = (theirs["exit_signal"] != "Open").to_numpy()
-    assert (ours["exit_time"].to_numpy()[closed] == theirs["exit_time"].to_numpy()[closed]).all()
-    np.testing.assert_allclose(ours["entry_price"], theirs["entry_price"], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(ours["exit_price"], theirs["exit_price"], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(ours["quantity"], theirs["quantity"], rtol=1e-12)
-    # TradingView's export rounds P&L to its display precision
-    assert ours["pnl"].sum() == pytest.approx(theirs["cumulative_pnl"].iloc[-1], abs=0.006)
+    theirs = read_tradingview_trades(tradingview_folder / "rsi_trades.csv")
+    result = reconcile(ours, theirs, bars)
+    assert (result.reference_trades, result.our_trades, result.matched) == (194, 194, 194)
+    assert result.match == 1.0

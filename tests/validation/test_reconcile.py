@@ -11,8 +11,8 @@ import pytest
 
 from quantbridge.datasets.readers import read_bars
 from quantbridge.research.catalogue import CATALOGUE, TRADINGVIEW_BUILTINS
+from quantbridge.research.reference import reference_model
 from quantbridge.research.simulator import simulate
-from quantbridge.research.tradingview_check import reference_model
 from quantbridge.validation.tradingview import (
     ReconcileError,
     Reconciliation,
