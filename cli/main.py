@@ -8,6 +8,8 @@ from .backtest import backtest
 from .data import data_app
 from .exchange import exchange_app
 from .research import research_app
+from .trade import live, paper
+from .trade_status import kill, resume, status
 from .validate import validate
 
 app = typer.Typer(
@@ -22,6 +24,11 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(research_app, name="research")
 app.command("backtest")(backtest)
 app.command("validate")(validate)
+app.command("paper")(paper)
+app.command("live")(live)
+app.command("status")(status)
+app.command("kill")(kill)
+app.command("resume")(resume)
 
 
 def main() -> None:

@@ -18,13 +18,15 @@ EXIT_RUNS_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
-def console() -> Console:
-    """A console as wide as the terminal, or 200 columns when output is redirected."""
+def console(*, stderr: bool = False) -> Console:
+    """A console (on stdout, or ``stderr``) as wide as the terminal, or 200 columns when
+    output is redirected."""
     import sys
 
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else 200)
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(width=None if stream.isatty() else 200, stderr=stderr)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:

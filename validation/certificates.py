@@ -7,11 +7,12 @@ rules and the model (fingerprints and full JSON), the **data hash** (SHA-256 of 
 column names, values and index), every check's result (JSON), the verdict, the creation
 time (passed in: library code never reads the clock) and the tool version.
 
-Certificates live in the project database through SQLAlchemy 2: a SQLite file by default,
-PostgreSQL (or anything SQLAlchemy speaks) by URL. The URL is, in order: the one given,
+Certificates live in the project database (:mod:`quantbridge.runtime.store`, shared with
+the trading runtime) through SQLAlchemy 2: a SQLite file by default, PostgreSQL (or
+anything SQLAlchemy speaks) by URL. The URL is, in order: the one given,
 ``$QUANTBRIDGE_DB``, ``sqlite:///<cwd>/.quantbridge/quantbridge.db`` (the project is the
 folder the command runs in, like ``runs/``). Opening a store upgrades the schema to the
-newest Alembic revision (:mod:`.db.migrate`).
+newest Alembic revision (:func:`quantbridge.runtime.store.open_database`).
 
 What the runtime asks before paper or live trading is :meth:`CertificateStore.find_passing`:
 the **most recent** certificate of that exact version, if it passed. A later failing run of
@@ -24,21 +25,18 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 import pandas as pd
-from sqlalchemy import Engine, Select, create_engine, select
+from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
 
-from .db.migrate import upgrade_to_head
-from .db.schema import CertificateRow
+from quantbridge.runtime.store import DATABASE_ENV, CertificateRow, default_database_url, open_database
 
 __all__ = [
     "DATABASE_ENV",
@@ -52,10 +50,6 @@ __all__ = [
     "params_hash",
     "tool_version",
 ]
-
-#: The environment variable naming the project database (a SQLAlchemy URL).
-DATABASE_ENV: Final = "QUANTBRIDGE_DB"
-_DEFAULT_FILE: Final = Path(".quantbridge") / "quantbridge.db"
 
 
 def _sha256(*parts: bytes) -> str:
@@ -193,15 +187,6 @@ def certify(
     )
 
 
-def default_database_url(environ: Mapping[str, str] | None = None, root: Path | None = None) -> str:
-    """``$QUANTBRIDGE_DB``, else a SQLite file ``<root>/.quantbridge/quantbridge.db`` (root: cwd)."""
-    env = os.environ if environ is None else environ
-    given = env.get(DATABASE_ENV, "").strip()
-    if given:
-        return given
-    return f"sqlite:///{((root or Path.cwd()) / _DEFAULT_FILE).resolve()}"
-
-
 def _row(cert: ParityCertificate) -> CertificateRow:
     return CertificateRow(
         prototype=cert.prototype,
@@ -245,23 +230,15 @@ def _newest_first(query: Select[CertificateRow]) -> Select[CertificateRow]:
     return query.order_by(CertificateRow.created_at.desc(), CertificateRow.id.desc())
 
 
-def _prepare_sqlite(url: str) -> None:
-    """Create the folder of a SQLite file (SQLite creates the file, not its folder)."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url != "sqlite:///:memory:":
-        Path(url.removeprefix(prefix).split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
-
-
 class CertificateStore:
     """Parity certificates in a database (``url``: see :func:`default_database_url`).
-    Opening upgrades the schema to the newest revision. Use as a context manager or
+    Opening upgrades the schema to the newest revision (``DatabaseOpenError`` when it cannot:
+    the message never shows the URL's password). Use as a context manager or
     call :meth:`close`."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_database_url()
-        _prepare_sqlite(self.url)
-        self.engine: Engine = create_engine(self.url)
-        upgrade_to_head(self.engine)
+        self.engine: Engine = open_database(self.url)
 
     def __enter__(self) -> CertificateStore:
         return self

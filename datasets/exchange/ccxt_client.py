@@ -6,6 +6,13 @@ Binance) keeps its path and gets the local server's scheme and host. With
 ``options['fetchMarkets'] = {'types': ['linear']}`` and ``options['fetchCurrencies'] =
 False`` loading markets costs one ``GET /fapi/v1/exchangeInfo``.
 
+ccxt picks the error table by the URL's host (``https://fapi.binance.com/`` → the USD-M
+one, where -2019 is ``InsufficientFunds``, -2022/-4116/-4164 ``InvalidOrder``, -2021
+``OrderImmediatelyFillable``); a local URL would get only the generic table (where those
+codes are plain ``ExchangeError``). :func:`point_at` therefore also makes the client use
+the USD-M table for the local ``/fapi/`` URLs, so errors raise what they raise against
+Binance. (ccxt maps -1111, precision, to ``BadRequest`` on Binance too.)
+
 The ccxt.pro (websocket) client also gets every websocket URL of
 ``exchange.urls['api']['ws']`` (nested: ``linear``, ``spot``, ``ws-api``…) rewritten to
 ``ws://`` + the local host, keeping the path: ccxt 4.5 turns the linear ``…/ws`` into
@@ -36,12 +43,30 @@ def _base(url: str) -> str:
 
 
 def point_at(exchange: Any, url: str) -> None:
-    """Rewrite the host of every HTTP API URL of a ccxt exchange to ``url``'s."""
+    """Rewrite the host of every HTTP API URL of a ccxt exchange to ``url``'s, and have
+    errors from its ``/fapi/`` URLs raise the exceptions of Binance's USD-M table."""
     base = _base(url)
     api = exchange.urls["api"]
     for key, value in list(api.items()):
         if isinstance(value, str) and value.startswith(("http://", "https://")):
             api[key] = base + urlsplit(value).path
+    _use_linear_errors(exchange, base)
+
+
+def _use_linear_errors(exchange: Any, base: str) -> None:
+    by_url = getattr(exchange, "get_exceptions_by_url", None)
+    linear = exchange.exceptions.get("linear") if isinstance(getattr(exchange, "exceptions", None), dict) else None
+    if by_url is None or not isinstance(linear, dict):
+        return  # not a binance client: nothing to adapt
+    original = getattr(by_url, "__wrapped__", by_url)
+
+    def exceptions_by_url(request_url: str | None, exact_or_broad: str) -> Any:
+        if request_url is not None and request_url.startswith(base + "/fapi/"):
+            return linear.get(exact_or_broad, {})
+        return original(request_url, exact_or_broad)
+
+    exceptions_by_url.__wrapped__ = original  # type: ignore[attr-defined]
+    exchange.get_exceptions_by_url = exceptions_by_url
 
 
 def _config(

@@ -268,6 +268,25 @@ class MarketData:
     def symbols(self) -> tuple[SymbolSeries, ...]:
         return tuple(self._series.values())
 
+    @property
+    def clock(self) -> Callable[[], int]:
+        """The callable the exchange reads its time from (epoch ms)."""
+        return self._clock
+
+    def with_clock(self, clock: Callable[[], int]) -> MarketData:
+        """The same symbols (shared, not copied) read through another clock."""
+        return MarketData(self.symbols, clock=clock)
+
+    @property
+    def start_ms(self) -> int:
+        """Open time of the earliest first bar over all symbols (epoch ms)."""
+        return min(int(s.open_ms[0]) for s in self._series.values() if len(s.open_ms))
+
+    @property
+    def end_ms(self) -> int:
+        """Close time of the latest last bar over all symbols: the default clock (epoch ms)."""
+        return max(s.end_ms for s in self._series.values())
+
     def series(self, symbol: str) -> SymbolSeries:
         """The data of exchange id ``symbol``; :class:`UnknownSymbolError` if not listed."""
         try:

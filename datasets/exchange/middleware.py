@@ -1,7 +1,9 @@
 """aiohttp middlewares: the request log (outermost) and fault injection.
 
 Requests under ``/_admin/`` are neither logged nor faulted, so a test's own control
-traffic never shows up in what it asserts about the client.
+traffic never shows up in what it asserts about the client. The log records the query
+string and, for a form-encoded body (signed ``POST``s such as order placement), the form
+parameters, without the signature.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ _FAULT_FIELD: Final = web.RequestKey("fault", str)
 SECRET_PARAMS: Final = frozenset({"signature"})
 #: HTTP status recorded when the client went away before the answer (nginx's 499).
 CLIENT_CLOSED: Final = 499
+#: HTTP status recorded when the server closed the connection without answering (nginx's 444).
+NO_RESPONSE: Final = 444
+_DROPPED_FIELD: Final = web.RequestKey("dropped", bool)
+_FORM_TYPE: Final = "application/x-www-form-urlencoded"
 
 _RATE_LIMIT_BODY: Final = {
     "code": -1003,
@@ -54,7 +60,8 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
     if _is_admin(request):
         return await handler(request)
     log = request.app[REQUESTS_KEY]
-    ticket = log.open(request.method, request.path, {k: v for k, v in request.query.items() if k not in SECRET_PARAMS})
+    query = {k: v for k, v in request.query.items() if k not in SECRET_PARAMS}
+    ticket = log.open(request.method, request.path, query, await _form(request))
     status = 500
     try:
         response = await handler(request)
@@ -64,10 +71,17 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
         status = error.status
         raise
     except asyncio.CancelledError:
-        status = CLIENT_CLOSED
+        status = NO_RESPONSE if request.get(_DROPPED_FIELD) else CLIENT_CLOSED
         raise
     finally:
         log.close(ticket, status, request.get(_FAULT_FIELD))
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    """The form parameters of a form-encoded body (read once; aiohttp caches it for the handler)."""
+    if request.content_type != _FORM_TYPE or not request.can_read_body:
+        return {}
+    return {k: str(v) for k, v in (await request.post()).items() if k not in SECRET_PARAMS}
 
 
 def _seconds_header(seconds: float) -> str:
@@ -88,7 +102,29 @@ async def _truncated(request: web.Request, handler: Handler) -> web.StreamRespon
     return web.Response(status=response.status, body=raw[: len(raw) // 2], content_type="application/json")
 
 
+async def _accepted(rule: FaultRule, request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Handle the request (it takes effect), then delay, replace or drop its answer."""
+    response = await handler(request)
+    if rule.kind is FaultKind.ACCEPT_THEN_DROP:
+        request[_DROPPED_FIELD] = True
+        transport = request.transport
+        if transport is not None:
+            transport.abort()
+        raise asyncio.CancelledError  # the answer is never written; the log records 444
+    await asyncio.sleep(rule.seconds or 0.0)
+    if rule.kind is FaultKind.LOST_RESPONSE:
+        return _server_error(rule.status or 503)
+    return response
+
+
+_ACCEPTING: Final = frozenset({FaultKind.LOST_RESPONSE, FaultKind.ACCEPT_THEN_DELAY, FaultKind.ACCEPT_THEN_DROP})
+
+
 async def _apply(rule: FaultRule, request: web.Request, handler: Handler) -> web.StreamResponse:
+    if rule.kind in _ACCEPTING:
+        return await _accepted(rule, request, handler)
+    if rule.kind is FaultKind.REJECT:
+        return binance_json({"code": rule.code, "msg": rule.message}, status=rule.status or 400)
     if rule.kind is FaultKind.RATE_LIMIT:
         headers = {"Retry-After": _seconds_header(rule.retry_after or 0.0)}
         return web.json_response(_RATE_LIMIT_BODY, status=429, headers=headers)
@@ -97,10 +133,6 @@ async def _apply(rule: FaultRule, request: web.Request, handler: Handler) -> web
     if rule.kind is FaultKind.TIMEOUT:
         await asyncio.sleep(rule.seconds or 0.0)
         return await handler(request)
-    if rule.kind is FaultKind.LOST_RESPONSE:
-        await handler(request)  # the request takes effect; its answer never reaches the client
-        await asyncio.sleep(rule.seconds or 0.0)
-        return _server_error(rule.status or 503)
     if rule.kind is FaultKind.MALFORMED:
         return web.Response(status=200, text=MALFORMED_BODY, content_type="application/json")
     return await _truncated(request, handler)
@@ -111,7 +143,7 @@ async def inject_faults(request: web.Request, handler: Handler) -> web.StreamRes
     """Apply the plan's decision for this request: delay, then a fault or the real answer."""
     if _is_admin(request):
         return await handler(request)
-    action = request.app[FAULTS_KEY].decide(request.path)
+    action = request.app[FAULTS_KEY].decide(request.path, request.method)
     if action.delay > 0:
         await asyncio.sleep(action.delay)
     if action.rule is None:

@@ -2,7 +2,11 @@
 
 A record is opened when a request arrives and completed with the status it was
 answered with, so a slow (timed-out) request keeps its place before the retry that
-followed it. ``status`` is None while the request is still being answered.
+followed it. ``status`` is None while the request is still being answered; 499 means
+the client went away first, 444 that the server dropped the connection (an
+``accept_then_drop`` fault). ``form`` holds the parameters of a form-encoded body (what
+ccxt sends to signed ``POST`` endpoints such as ``/fapi/v1/order``), so a test can see
+which order arrived (:attr:`RequestRecord.params` merges both).
 """
 
 from __future__ import annotations
@@ -17,19 +21,26 @@ __all__ = ["RequestLog", "RequestRecord"]
 
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
-    """One request: method, path, query parameters, the status answered and the fault applied."""
+    """One request: method, path, query and form parameters, the status answered and the fault applied."""
 
     method: str
     path: str
     query: Mapping[str, str] = field(default_factory=dict)
     status: int | None = None
     fault: str | None = None
+    form: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Query and form parameters together (the form wins on a clash, as the exchange reads them)."""
+        return {**self.query, **self.form}
 
     def to_mapping(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "path": self.path,
             "query": dict(self.query),
+            "form": dict(self.form),
             "status": self.status,
             "fault": self.fault,
         }
@@ -43,6 +54,7 @@ class RequestRecord:
             method=str(data["method"]),
             path=str(data["path"]),
             query={str(k): str(v) for k, v in dict(data.get("query") or {}).items()},
+            form={str(k): str(v) for k, v in dict(data.get("form") or {}).items()},
             status=None if status is None else int(status),
             fault=None if fault is None else str(fault),
         )
@@ -56,10 +68,10 @@ class RequestLog:
         self._records: list[RequestRecord] = []
         self._first_ticket = 0  # the ticket of _records[0]; grows when the log is cleared
 
-    def open(self, method: str, path: str, query: Mapping[str, str]) -> int:
+    def open(self, method: str, path: str, query: Mapping[str, str], form: Mapping[str, str] | None = None) -> int:
         """Record an arriving request; returns its ticket for :meth:`close`."""
         with self._lock:
-            self._records.append(RequestRecord(method, path, dict(query)))
+            self._records.append(RequestRecord(method, path, dict(query), form=dict(form or {})))
             return self._first_ticket + len(self._records) - 1
 
     def close(self, ticket: int, status: int, fault: str | None) -> None:

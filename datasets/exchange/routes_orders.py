@@ -1,19 +1,22 @@
 """HTTP handlers for Binance USD-M's signed (account and trade) endpoints, as ccxt 4.5's
 ``binanceusdm`` calls them: ``/fapi/v1/order`` (POST, GET, DELETE), ``openOrders``,
-``userTrades``, ``leverage``, ``leverageBracket``, ``/fapi/v2|v3/balance``,
-``/fapi/v2|v3/account`` (``fetch_balance`` uses v3) and ``/fapi/v2|v3/positionRisk``
-(``fetch_positions`` uses v3).
+``allOpenOrders`` (DELETE), ``userTrades``, ``leverage``, ``leverageBracket``,
+``/fapi/v2|v3/balance``, ``/fapi/v2|v3/account`` (``fetch_balance`` uses v3) and
+``/fapi/v2|v3/positionRisk`` (``fetch_positions`` uses v3). Conditional orders
+(``/fapi/v1/algoOrder`` and friends) are served by :mod:`.routes_algo`.
 
 Any API key is accepted (``X-MBX-APIKEY`` names the account) and the ``signature``
-parameter must be present, but it is not checked. Parameters come from the query string
-and, for POST, the form body. ``STOP_MARKET`` is served on ``POST /fapi/v1/order``;
-ccxt 4.5 sends conditional orders to ``/fapi/v1/algoOrder``, which is not served yet.
+parameter must be present, but it is not checked (see :mod:`.params`). New orders take
+``symbol``, ``side``, ``type`` (``MARKET``, ``LIMIT``; ``STOP_MARKET`` with ``stopPrice``
+is still served here for old clients), ``quantity``, ``price``, ``timeInForce``,
+``newClientOrderId`` and ``reduceOnly``. The other conditional types are answered -4120,
+as Binance does since they moved to the Algo Service.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 
 from aiohttp import web
@@ -21,69 +24,31 @@ from aiohttp import web
 from . import wire
 from .accounts import ZERO, Account
 from .matching import Fill, Order, OrderRequest, OrderType, Venue
+from .params import boolean, check_step, int_param, positive_decimal, required, signed_params
 from .routes_market import Handler, binance_json
 from .wire import BinanceError
 
-__all__ = ["VENUE_KEY", "add_order_routes"]
+__all__ = ["ALL_DONE", "VENUE_KEY", "add_order_routes", "fill_payload", "order_payload"]
 
 VENUE_KEY: Final = web.AppKey("venue", Venue)
-_API_KEY_HEADER: Final = "X-MBX-APIKEY"
-_SIDES: Final = ("BUY", "SELL")
+SIDES: Final = ("BUY", "SELL")
+#: Binance's answer to a cancel-all request.
+ALL_DONE: Final = {"code": 200, "msg": "The operation of cancel all open order is done."}
+_ALGO_ONLY_TYPES: Final = frozenset({"STOP", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
 
 
 def _venue(request: web.Request) -> Venue:
     return request.app[VENUE_KEY]
 
 
-async def _signed(request: web.Request) -> tuple[str, dict[str, str]]:
-    """The API key and the parameters of a signed request (query plus form body)."""
-    key = request.headers.get(_API_KEY_HEADER, "")
-    if not key:
-        raise BinanceError(-2015, "Invalid API-key, IP, or permissions for action.", status=401)
-    params = dict(request.query)
-    if request.method == "POST":
-        params.update({name: str(value) for name, value in (await request.post()).items()})
-    if not params.get("signature"):
-        raise BinanceError(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
-    if not params.get("timestamp"):
-        raise BinanceError(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
-    return key, params
-
-
-def _required(params: Mapping[str, str], name: str) -> str:
-    value = params.get(name, "")
-    if not value:
-        raise BinanceError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-    return value
-
-
-def _decimal(params: Mapping[str, str], name: str) -> Decimal:
-    try:
-        value = Decimal(_required(params, name))
-    except InvalidOperation:
-        raise BinanceError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.") from None
-    if not value.is_finite() or value <= 0:
-        raise BinanceError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-    return value
-
-
-def _int_param(params: Mapping[str, str], name: str) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.lstrip("-").isdigit():
-        raise BinanceError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
-    return int(raw)
-
-
-def _check_step(value: Decimal, step: Decimal, what: str) -> None:
-    if value % step != 0:
-        raise BinanceError(-1111, f"Precision is over the maximum defined for this asset ({what}).")
-
-
 def _order_type(params: Mapping[str, str]) -> OrderType:
+    raw = required(params, "type")
+    if raw in _ALGO_ONLY_TYPES:
+        raise BinanceError(
+            -4120, "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead."
+        )
     try:
-        return OrderType(_required(params, "type"))
+        return OrderType(raw)
     except ValueError:
         raise BinanceError(-1116, "Invalid orderType.") from None
 
@@ -91,22 +56,24 @@ def _order_type(params: Mapping[str, str]) -> OrderType:
 def _prices(params: Mapping[str, str], kind: OrderType, tick: Decimal) -> tuple[Decimal, Decimal]:
     price = stop = ZERO
     if kind is OrderType.LIMIT:
-        price = _decimal(params, "price")
-        _check_step(price, tick, "price")
+        price = positive_decimal(params, "price")
+        check_step(price, tick, "price")
     if kind is OrderType.STOP_MARKET:
-        stop = _decimal(params, "stopPrice")
-        _check_step(stop, tick, "stopPrice")
+        stop = positive_decimal(params, "stopPrice")
+        check_step(stop, tick, "stopPrice")
     return price, stop
 
 
 def _order_request(venue: Venue, params: Mapping[str, str]) -> OrderRequest:
-    spec = venue.series(_required(params, "symbol")).spec
-    side = _required(params, "side")
-    if side not in _SIDES:
+    spec = venue.series(required(params, "symbol")).spec
+    side = required(params, "side")
+    if side not in SIDES:
         raise BinanceError(-1117, "Invalid side.")
     kind = _order_type(params)
-    quantity = _decimal(params, "quantity")
-    _check_step(quantity, spec.step_size, "quantity")
+    if boolean(params, "closePosition"):
+        raise BinanceError(-1106, "Parameter 'closePosition' sent when not required.")
+    quantity = positive_decimal(params, "quantity")
+    check_step(quantity, spec.step_size, "quantity")
     price, stop = _prices(params, kind, spec.tick_size)
     return OrderRequest(
         spec.symbol,
@@ -117,6 +84,7 @@ def _order_request(venue: Venue, params: Mapping[str, str]) -> OrderRequest:
         stop,
         params.get("newClientOrderId") or None,
         params.get("timeInForce", "GTC"),
+        boolean(params, "reduceOnly"),
     )
 
 
@@ -144,7 +112,7 @@ def order_payload(order: Order) -> dict[str, Any]:
         "cumQuote": wire.num(order.executed * order.avg_price),
         "timeInForce": request.time_in_force,
         "type": request.type.value,
-        "reduceOnly": False,
+        "reduceOnly": request.reduce_only,
         "closePosition": False,
         "side": request.side,
         "positionSide": "BOTH",
@@ -182,7 +150,7 @@ def fill_payload(fill: Fill) -> dict[str, Any]:
 
 
 async def new_order(request: web.Request) -> web.Response:
-    key, params = await _signed(request)
+    key, params = await signed_params(request)
     venue = _venue(request)
     order_request = _order_request(venue, params)
     _check_stop(venue, order_request)
@@ -190,24 +158,31 @@ async def new_order(request: web.Request) -> web.Response:
 
 
 def _order_ref(params: Mapping[str, str]) -> tuple[str, int | None, str | None]:
-    order_id, client_id = _int_param(params, "orderId"), params.get("origClientOrderId") or None
+    order_id, client_id = int_param(params, "orderId"), params.get("origClientOrderId") or None
     if order_id is None and client_id is None:
         raise BinanceError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
-    return _required(params, "symbol"), order_id, client_id
+    return required(params, "symbol"), order_id, client_id
 
 
 async def query_order(request: web.Request) -> web.Response:
-    key, params = await _signed(request)
+    key, params = await signed_params(request)
     return binance_json(order_payload(_venue(request).find(key, *_order_ref(params))))
 
 
 async def cancel_order(request: web.Request) -> web.Response:
-    key, params = await _signed(request)
+    key, params = await signed_params(request)
     return binance_json(order_payload(_venue(request).cancel(key, *_order_ref(params))))
 
 
+async def cancel_all_open_orders(request: web.Request) -> web.Response:
+    key, params = await signed_params(request)
+    venue = _venue(request)
+    venue.cancel_all(key, venue.series(required(params, "symbol")).spec.symbol)
+    return binance_json(ALL_DONE)
+
+
 async def open_orders(request: web.Request) -> web.Response:
-    key, params = await _signed(request)
+    key, params = await signed_params(request)
     venue = _venue(request)
     symbol = params.get("symbol") or None
     if symbol is not None:
@@ -216,8 +191,8 @@ async def open_orders(request: web.Request) -> web.Response:
 
 
 def _chosen_fills(fills: list[Fill], params: Mapping[str, str]) -> list[Fill]:
-    start, end, from_id = _int_param(params, "startTime"), _int_param(params, "endTime"), _int_param(params, "fromId")
-    limit = _int_param(params, "limit") or 500
+    start, end, from_id = int_param(params, "startTime"), int_param(params, "endTime"), int_param(params, "fromId")
+    limit = int_param(params, "limit") or 500
     if not 1 <= limit <= 1000:
         raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
     chosen = [
@@ -231,9 +206,9 @@ def _chosen_fills(fills: list[Fill], params: Mapping[str, str]) -> list[Fill]:
 
 
 async def user_trades(request: web.Request) -> web.Response:
-    key, params = await _signed(request)
+    key, params = await signed_params(request)
     venue = _venue(request)
-    symbol = venue.series(_required(params, "symbol")).spec.symbol
+    symbol = venue.series(required(params, "symbol")).spec.symbol
     return binance_json([fill_payload(f) for f in _chosen_fills(venue.fills(key, symbol), params)])
 
 
@@ -267,7 +242,7 @@ def _asset_entries(account: Account, marks: Mapping[str, Decimal], now_ms: int) 
 
 
 async def balance(request: web.Request) -> web.Response:
-    key, _ = await _signed(request)
+    key, _ = await signed_params(request)
     venue = _venue(request)
     venue.sync()
     return binance_json(_asset_entries(venue.account(key), venue.marks(), venue.market.now_ms()))
@@ -317,17 +292,17 @@ def _positions(venue: Venue, key: str, params: Mapping[str, str], *, open_only: 
 
 
 async def position_risk_v2(request: web.Request) -> web.Response:
-    key, params = await _signed(request)
+    key, params = await signed_params(request)
     return binance_json(_positions(_venue(request), key, params, open_only=False))
 
 
 async def position_risk_v3(request: web.Request) -> web.Response:
-    key, params = await _signed(request)
+    key, params = await signed_params(request)
     return binance_json(_positions(_venue(request), key, params, open_only=True))
 
 
 async def account_info(request: web.Request) -> web.Response:
-    key, _ = await _signed(request)
+    key, _ = await signed_params(request)
     venue = _venue(request)
     positions = _positions(venue, key, {}, open_only=False)
     assets = _asset_entries(venue.account(key), venue.marks(), venue.market.now_ms())
@@ -341,7 +316,7 @@ async def account_info(request: web.Request) -> web.Response:
 
 
 async def leverage_bracket(request: web.Request) -> web.Response:
-    await _signed(request)
+    await signed_params(request)
     max_leverage = _venue(request).config.max_leverage
     bracket = {
         "bracket": 1,
@@ -355,10 +330,10 @@ async def leverage_bracket(request: web.Request) -> web.Response:
 
 
 async def change_leverage(request: web.Request) -> web.Response:
-    key, params = await _signed(request)
+    key, params = await signed_params(request)
     venue = _venue(request)
-    spec = venue.series(_required(params, "symbol")).spec
-    leverage = _int_param(params, "leverage")
+    spec = venue.series(required(params, "symbol")).spec
+    leverage = int_param(params, "leverage")
     try:
         position = venue.account(key).set_leverage(spec.symbol, spec.quote, leverage or 0)
     except ValueError:
@@ -384,4 +359,5 @@ def add_order_routes(app: web.Application) -> None:
         app.router.add_get(path, handler)
     app.router.add_post("/fapi/v1/order", new_order)
     app.router.add_delete("/fapi/v1/order", cancel_order)
+    app.router.add_delete("/fapi/v1/allOpenOrders", cancel_all_open_orders)
     app.router.add_post("/fapi/v1/leverage", change_leverage)

@@ -100,6 +100,10 @@ class MarketDataRouter:
         self._timer_at: dict[str, int] = {}
         self._counts = {f.name: 0 for f in fields(MarketDataStats)}
         self._sink: EventSink | None = None
+        self.on_partial: Callable[[Candle], None] | None = None
+        """Called with a partial candle instead of dropping it for good: a live session
+        fetches that candle, now closed, from the exchange and feeds it as a bar (so the
+        strategy's history has no hole where the runtime started mid-candle)."""
 
     def attach(self, sink: EventSink) -> None:
         self._sink = sink
@@ -141,12 +145,16 @@ class MarketDataRouter:
             self._drop("late", message, candle.close_time)
             return
         close_time = candle.close_time
-        self._last_open[candle.symbol] = candle.open_time.value
         self._closed_to[candle.symbol] = close_time.value
         if candle.partial:
             self._counts["partial"] += 1
             _log.info("%s partial candle at %s not traded", candle.symbol, candle.open_time.isoformat())
+            if self.on_partial is not None:
+                self.on_partial(candle)
+            else:
+                self._last_open[candle.symbol] = candle.open_time.value
             return
+        self._last_open[candle.symbol] = candle.open_time.value
         self._counts["candles"] += 1
         self._emit(CandleClosed(candle=candle, ts=close_time, received=self._clock.now()))
 

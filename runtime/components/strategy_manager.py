@@ -11,7 +11,7 @@ candle.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -88,6 +88,20 @@ class StrategyManager:
     @property
     def errors(self) -> int:
         return sum(slot.errors for slot in self.slots)
+
+    def preload(self, symbol: str, candles: Sequence[Candle]) -> int:
+        """Warm-up history: closed candles of ``symbol`` (oldest first) put in its bar
+        buffer without calling a strategy (live modes, before the first live candle); the
+        strategies then see them in ``ctx.bars``. Returns how many were loaded."""
+        if symbol in self._buffers:
+            raise ValueError(f"{symbol} already has candles: preload before the first one")
+        slots = self._slots.get(symbol)
+        if not slots:
+            raise ValueError(f"no strategy trades {symbol}: add it before preloading")
+        buffer = self._buffers[symbol] = BarBuffer(_keep(slots))
+        for candle in candles:
+            buffer.append(candle)
+        return len(candles)
 
     def on_candle(self, candle: Candle, account: AccountView, working: WorkingOrders) -> list[Request]:
         """Run the strategies of ``candle.symbol``; returns what they asked for, in order."""

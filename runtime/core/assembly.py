@@ -68,8 +68,8 @@ def build_engine(
 ) -> Engine:
     """An engine on ``markets`` with the given clock and venue."""
     config = config or EngineConfig()
-    center = notifications or NotificationCenter()
-    store = order_store or InMemoryOrderStore()
+    center = notifications if notifications is not None else NotificationCenter()
+    store = order_store if order_store is not None else InMemoryOrderStore()
     rules = default_risk_rules(config.margin) if config.risk_rules is None else config.risk_rules
     configured = config.risk.rules(clock, store.open_orders) if config.risk is not None else ()
     account = AccountStateStore(markets, to_decimal(config.model.initial_capital), config.money_step)

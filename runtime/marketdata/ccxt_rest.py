@@ -57,6 +57,9 @@ __all__ = [
     "TradePaging",
     "decode_quote",
     "decode_trade",
+    "is_transient",
+    "require_json",
+    "retry_after",
 ]
 
 _log = logging.getLogger(__name__)
@@ -203,7 +206,9 @@ def decode_quote(symbol: str, raw: Any, received: pd.Timestamp) -> Quote:
     )
 
 
-def _require_json(exchange: Any, what: str) -> None:
+def require_json(exchange: Any, what: str) -> None:
+    """Raise :class:`MalformedResponseError` when the exchange's last body is not a JSON array or object
+    (ccxt does not raise on a body that is not JSON: it parses the text as data)."""
     body = getattr(exchange, "last_http_response", None)
     if body is None:
         return
@@ -215,7 +220,8 @@ def _require_json(exchange: Any, what: str) -> None:
         raise MalformedResponseError(f"{what}: expected a JSON array or object, got {type(parsed).__name__}")
 
 
-def _retry_after(exchange: Any) -> float | None:
+def retry_after(exchange: Any) -> float | None:
+    """The seconds the exchange's last answer asked to wait (``Retry-After``), None when it did not."""
     headers = getattr(exchange, "last_response_headers", None) or {}
     raw = headers.get("Retry-After") or headers.get("retry-after")
     try:
@@ -298,7 +304,7 @@ class CcxtRestClient:
 
     async def _load_markets(self) -> Any:
         markets = await self.exchange.load_markets()
-        _require_json(self.exchange, "load_markets")
+        require_json(self.exchange, "load_markets")
         return markets
 
     # --- trades -------------------------------------------------------------------------------
@@ -322,7 +328,7 @@ class CcxtRestClient:
             raw = await self.exchange.fetch_trades(symbol, cursor.since_ms, limit, {"until": _window_end(cursor) - 1})
         else:
             raw = await self.exchange.fetch_trades(symbol, cursor.since_ms, limit)
-        _require_json(self.exchange, f"{symbol} trades")
+        require_json(self.exchange, f"{symbol} trades")
         received = self.clock.now()
         if not isinstance(raw, list):
             raise MalformedResponseError(f"{symbol} trades: expected a list, got {type(raw).__name__}")
@@ -370,7 +376,7 @@ class CcxtRestClient:
 
     async def _fetch_quotes(self) -> list[Quote]:
         tickers = await self.exchange.fetch_bids_asks(list(self.symbols))
-        _require_json(self.exchange, "bid/ask")
+        require_json(self.exchange, "bid/ask")
         received = self.clock.now()
         if not isinstance(tickers, Mapping):
             raise MalformedResponseError(f"bid/ask: expected tickers by symbol, got {type(tickers).__name__}")
@@ -391,13 +397,13 @@ class CcxtRestClient:
             except Exception as error:
                 if self._closed:  # the session was closed under the request
                     raise _StreamClosedError from error
-                if not _transient(error):
+                if not is_transient(error):
                     raise
                 await self._back_off(what, error, attempt)
                 attempt += 1
 
     async def _back_off(self, what: str, error: Exception, attempt: int) -> None:
-        wait = self.policy.backoff.delay(attempt, _retry_after(self.exchange))
+        wait = self.policy.backoff.delay(attempt, retry_after(self.exchange))
         name = type(error).__name__
         self.stats.retries += 1
         self.stats.failures[name] = self.stats.failures.get(name, 0) + 1
@@ -422,7 +428,7 @@ def _window_end(cursor: _Cursor) -> int:
     return cursor.since_ms + _HOUR_MS
 
 
-def _transient(error: Exception) -> bool:
+def is_transient(error: Exception) -> bool:
     """ccxt's ``OperationFailed`` family, a body that is not JSON, or a connection failure."""
     import aiohttp
     import ccxt

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from sqlalchemy import create_engine, inspect
 from quantbridge.datasets.paths import sample_path
 from quantbridge.datasets.readers import read_bars
 from quantbridge.research.catalogue import CATALOGUE
+from quantbridge.runtime.store import current_revision, head_revision
 from quantbridge.validation.certificates import (
     DATABASE_ENV,
     CertificateStore,
@@ -23,10 +23,8 @@ from quantbridge.validation.certificates import (
     default_database_url,
     params_hash,
 )
-from quantbridge.validation.db.migrate import current_revision, head_revision
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-POSTGRES_ENV = "QUANTBRIDGE_TEST_POSTGRES_URL"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +66,7 @@ def test_open_when_file_is_new_applies_migrations_to_head(tmp_path: Path) -> Non
         pass
     engine = create_engine(url)
     try:
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
         assert "parity_certificates" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
@@ -171,11 +169,12 @@ def test_default_database_url_when_env_unset_is_sqlite_under_project(tmp_path: P
     assert default_database_url({DATABASE_ENV: "postgresql://h/db"}, tmp_path) == "postgresql://h/db"
 
 
-def test_store_when_postgres_is_available_round_trips(bars: pd.DataFrame) -> None:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"no PostgreSQL server: set ${POSTGRES_ENV} to a scratch database URL to run this test")
-    cert = make(bars, at=T0 + timedelta(days=3650))  # newest in a shared database
-    with CertificateStore(url) as store:
+def test_store_when_postgres_is_available_round_trips(postgres_db_url: str, bars: pd.DataFrame) -> None:
+    older, cert = make(bars, passed=False), make(bars, at=T0 + timedelta(hours=1))
+    with CertificateStore(postgres_db_url) as store:
+        store.record(older)
         recorded = store.record(cert)
-        assert store.latest(cert.prototype, cert.code_hash, cert.params_hash) == recorded
+        loaded = store.latest(cert.prototype, cert.code_hash, cert.params_hash)
+        assert current_revision(store.engine) == head_revision()
+    assert loaded == cert and loaded is not None and loaded.id == recorded.id
+    assert loaded.created_at == cert.created_at and loaded.params == cert.params

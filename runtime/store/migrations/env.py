@@ -1,12 +1,12 @@
 """Alembic environment: run the revisions on the connection handed over by
-:func:`quantbridge.validation.db.migrate.upgrade_to_head` (or on ``sqlalchemy.url``)."""
+:func:`quantbridge.runtime.store.migrate.upgrade_to_head` (or on ``sqlalchemy.url``)."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from quantbridge.validation.db.schema import Base
+from quantbridge.runtime.store.schema import Base
 
 
 def _run(connection: Connection) -> None:
@@ -23,7 +23,7 @@ def _main() -> None:
         return
     url = config.get_main_option("sqlalchemy.url")
     if url is None:
-        raise RuntimeError("no connection and no sqlalchemy.url: use quantbridge.validation.db.migrate")
+        raise RuntimeError("no connection and no sqlalchemy.url: use quantbridge.runtime.store.migrate")
     engine = create_engine(url)
     try:
         with engine.begin() as connection:

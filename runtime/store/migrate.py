@@ -2,7 +2,8 @@
 
 Alembic is configured in code (no ``alembic.ini``): the script location is this package's
 ``migrations`` folder, and the connection is handed to ``env.py`` through
-``Config.attributes`` so the upgrade runs in the caller's transaction.
+``Config.attributes`` so the upgrade runs in the caller's transaction (all revisions
+pending are applied, or none on PostgreSQL, whose DDL is transactional).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-__all__ = ["MIGRATIONS", "alembic_config", "current_revision", "head_revision", "upgrade_to_head"]
+__all__ = ["MIGRATIONS", "alembic_config", "current_revision", "head_revision", "upgrade", "upgrade_to_head"]
 
 #: The Alembic script folder (env.py and versions/).
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -30,12 +31,17 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade_to_head(engine: Engine) -> None:
-    """Bring ``engine``'s database to the newest revision (a no-op when it is there)."""
+def upgrade(engine: Engine, revision: str) -> None:
+    """Bring ``engine``'s database to ``revision`` (``"head"``, or a revision id such as ``"0001"``)."""
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Bring ``engine``'s database to the newest revision (a no-op when it is there)."""
+    upgrade(engine, "head")
 
 
 def current_revision(engine: Engine) -> str | None:
