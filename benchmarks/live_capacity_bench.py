@@ -7,9 +7,8 @@ SimulatedClock.
     python -m benchmarks.live_capacity_bench [--symbols 1,8,32,128] [--minutes 240] [--ticks-per-bar 60]
 
 The table gives ticks/s and the largest tick rate per symbol the process keeps up with
-(``sustained ticks/s ÷ M``); compare with a live market's (Binance BTCUSDT perpetual
-aggregate trades: a few per second on average, bursts of hundreds). With the in-memory
-stores; the SQL store adds a commit per order and fill, not per tick.
+(``sustained ticks/s ÷ M``), to compare with the markets traded. With the in-memory
+stores; the SQL store adds commits per order and fill, not per tick.
 """
 
 from __future__ import annotations

@@ -193,15 +193,3 @@ async def _connect_ccxt(exchange: str, credentials: Credentials | None) -> Conne
 
 def default_account(mode: str, connection: Connection) -> str:
     return f"{mode}:{connection.name}:{connection.key_name}"
-
-
-def money(text: str | None, option: str) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        value = Decimal(text)
-    except ArithmeticError as exc:
-        raise fail(f"{option} {text!r}: expected a number") from exc
-    if not value.is_finite() or value <= 0:
-        raise fail(f"{option} {text!r}: expected a positive number")
-    return value
