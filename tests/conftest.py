@@ -49,7 +49,18 @@ def _as_postgres_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", _PG_SYSTEM_USER, "--", *command] if os.geteuid() == 0 else command
 
 
+def _pg_bin(name: str) -> str | None:
+    """``name`` on PATH, else in the distribution's versioned folder (Debian/Ubuntu install
+    initdb and pg_ctl under /usr/lib/postgresql/<version>/bin, off PATH)."""
+    found = shutil.which(name)
+    if found is not None:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: p.parent.parent.name)
+    return str(candidates[-1]) if candidates else None
+
+
 def _run_pg(command: list[str]) -> None:
+    command = [_pg_bin(command[0]) or command[0], *command[1:]]
     done = subprocess.run(_as_postgres_user(command), capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:2])} failed ({done.returncode}): {done.stderr.strip() or done.stdout}")
@@ -78,8 +89,8 @@ def postgres_url() -> Iterator[str]:
     if given:
         yield given
         return
-    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
-        pytest.skip(f"no PostgreSQL: set ${POSTGRES_ENV} to a server URL or put initdb and pg_ctl on PATH")
+    if _pg_bin("initdb") is None or _pg_bin("pg_ctl") is None:
+        pytest.skip(f"no PostgreSQL: set ${POSTGRES_ENV} to a server URL or install PostgreSQL (initdb, pg_ctl)")
     folder = Path(tempfile.mkdtemp(prefix="qb-pg-"))  # short: the socket path must fit in 107 bytes
     try:
         try:

@@ -119,7 +119,7 @@ class Reconciler:
             if order.status is OrderStatus.SUBMITTED:
                 self._push(OrderAccepted(client_order_id=order.client_order_id, ts=fill.ts, received=self._now))
                 self._record("order_status", order.client_order_id, "submitted -> accepted: it traded at the exchange")
-            self._session._on_venue_event(OrderFilled(fill=fill, ts=fill.ts, received=self._now))
+            self._session.on_venue_event(OrderFilled(fill=fill, ts=fill.ts, received=self._now))
             self._session.engine.run_until_idle()
             self._record("missing_fill", fill.client_order_id, f"fill {fill.fill_id}: {fill.qty} @ {fill.price}")
 

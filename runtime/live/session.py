@@ -18,7 +18,7 @@ the paper or ccxt venue, the SQL stores). Its life:
    Every order and fill was committed when it happened, so a stop (or a crash) never
    leaves half-written state behind.
 
-Every fill passes through :meth:`TradingSession._on_venue_event`, which stores it first
+Every fill passes through :meth:`TradingSession.on_venue_event`, which stores it first
 and hands it to the engine only if the store did not know it: a fill is applied once,
 also when a restart's reconciliation reports it again.
 """
@@ -220,7 +220,7 @@ class TradingSession:
             aggregators=lambda symbol: CandleAggregator(symbol, interval, start=self.clock.now()),
             risk_store=self.store.risk,
         )
-        venue.attach(self._on_venue_event)
+        venue.attach(self.on_venue_event)
         engine.market_data.on_partial = self._on_partial
         spec = config.spec
         engine.strategies.add(
@@ -389,7 +389,7 @@ class TradingSession:
         self._schedule_daily_summary(now)
 
     # ---- venue events ------------------------------------------------------------------------
-    def _on_venue_event(self, event: Event) -> None:
+    def on_venue_event(self, event: Event) -> None:
         """Store a fill before the engine sees it; a fill the store knows is not applied again."""
         if isinstance(event, OrderFilled):
             crash_point("after_fill")

@@ -131,3 +131,20 @@ def test_live_restarted_twice_after_crashes_keeps_one_order_per_decision(
         assert [run.status for run in store.runs.all(ACCOUNT)] == ["crashed", "crashed", "stopped"]
     finally:
         store.close()
+
+
+def test_live_orders_the_exchange_refuses_are_rejected_with_its_reason_stored_and_alerted(tmp_path: object) -> None:
+    bars = random_walk_bars(4000, seed=5, step_sd=3.0)
+    clock = ReplayClock(int(bars.index[100].value // 1_000_000), SPEED)
+    poor = AccountConfig(balances={"USDT": Decimal(10)})  # 1 BTC-like unit at ~1,000 needs more margin
+    with LocalExchange(MarketData.from_bars(bars, clock=clock), accounts=poor) as exchange:
+        db = f"sqlite:///{tmp_path}/qb.db"
+        assert _live(exchange, db, duration=5) == 0
+        assert exchange.venue.fills(KEY, EXCHANGE_SYMBOL) == []
+    with TradingStore.open(db, ACCOUNT) as store:
+        orders = list(store.orders)
+        assert orders and all(order.status.value == "rejected" for order in orders)
+        assert all("Margin is insufficient" in order.reason for order in orders)
+        alerts = [a for a in store.alerts.recent(100) if a.kind == "order_rejected"]
+        assert sorted(dict(a.fields)["order"] for a in alerts) == sorted(o.client_order_id for o in orders)
+        assert store.fills.all() == ()
