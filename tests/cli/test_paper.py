@@ -168,3 +168,18 @@ def test_paper_with_a_passing_certificate_needs_no_force_and_records_which(venue
     with TradingStore.open(db, ACCOUNT) as store:
         run = store.runs.latest(ACCOUNT)
         assert run is not None and not run.forced and run.certificate_id == passing.id
+
+
+def test_live_on_a_real_exchange_needs_credentials_and_refuses_a_file_others_can_read(db: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTBRIDGE_") or k == "QUANTBRIDGE_DB"}
+    args = _cli("live", "sma_crossover", "--exchange", "binanceusdm", "--force", db=db)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2
+    assert "no credentials for binanceusdm" in done.stderr and "QUANTBRIDGE_BINANCEUSDM_API_KEY" in done.stderr
+    secret_file = tmp_path / "keys.json"
+    secret_file.write_text('{"api_key": "AKIA-visible-key", "secret": "very-secret-value"}', encoding="utf-8")
+    secret_file.chmod(0o644)
+    done = subprocess.run([*args, "--credentials", str(secret_file)], capture_output=True, text=True, timeout=60,
+                          env=env)  # fmt: skip
+    assert done.returncode == 2 and "chmod 600" in done.stderr
+    assert "AKIA-visible-key" not in done.stderr + done.stdout and "very-secret-value" not in done.stderr + done.stdout
