@@ -9,7 +9,8 @@ started in-process on ``--data`` and replayed ``--speed`` times faster than real
 one already running at ``--exchange-url``.
 
 Exit codes: 0 stopped cleanly (Ctrl-C, SIGTERM, ``--duration``), 1 the run failed,
-2 bad input (or missing credentials), 3 refused by the validation gate.
+2 bad input (an invalid option, a symbol the exchange does not list, a database that
+cannot be opened, missing credentials), 3 refused by the validation gate.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from .trade_setup import (
     DEFAULT_LOCAL_DATA,
     LOCAL,
     Connection,
+    check_account,
     check_gate,
+    check_timeframe,
     connect,
+    database_errors,
     default_account,
     load_risk,
     prototype_named,
@@ -191,6 +195,8 @@ def _main(request: _Request) -> None:
     from quantbridge.runtime.store import default_database_url
 
     _configure_logging()
+    check_timeframe(request.timeframe, request.exchange)
+    check_account(request.account)
     spec = prototype_named(request.strategy)
     try:
         bound = spec.bind(_pairs(request.params))
@@ -200,19 +206,31 @@ def _main(request: _Request) -> None:
     gate = check_gate(spec, bound, db, request.force, request.force_reason)
     credentials = _credentials(request)
     warmup = request.warmup or max(2 * spec.warmup(bound), 50)
+    summary = _trade(request, spec, bound, db, gate, credentials, warmup)
+    _print(summary)
+    if summary.status != "stopped":
+        raise typer.Exit(EXIT_RUN_FAILED)
+
+
+def _trade(
+    request: _Request, spec: Any, bound: Any, db: str, gate: Any, credentials: Credentials | None, warmup: int
+) -> SessionSummary:
+    """Start the in-process local exchange if needed and run the session; what the exchange
+    says cannot be traded (no such symbol, unusable market data) is bad input (exit 2)."""
+    from quantbridge.runtime.live.history import HistoryError
+
     server = None
     url = request.exchange_url or ""
     if request.exchange == LOCAL and not url:
         server = start_local_exchange(request.data, request.speed, None, warmup)
         url = server.url
     try:
-        summary = asyncio.run(_run(request, spec, bound, db, gate, credentials, warmup, url))
+        return asyncio.run(_run(request, spec, bound, db, gate, credentials, warmup, url))
+    except HistoryError as exc:
+        raise fail(str(exc)) from None
     finally:
         if server is not None:
             server.stop()
-    _print(summary)
-    if summary.status != "stopped":
-        raise typer.Exit(EXIT_RUN_FAILED)
 
 
 def _credentials(request: _Request) -> Credentials | None:
@@ -232,13 +250,35 @@ async def _run(
     from quantbridge.runtime.store import TradingStore
 
     async with connect(request.exchange, url, credentials) as connection:
+        await _check_market(request, connection)
         account = request.account or default_account(request.mode, connection)
         config = _session_config(request, spec, bound, gate, warmup, account, connection)
-        store = TradingStore.open(db, account)
+        with database_errors():
+            store = TradingStore.open(db, account)
         try:
             return await _run_session(config, connection, store, request.telegram)
         finally:
             store.close()
+
+
+async def _check_market(request: _Request, connection: Connection) -> None:
+    """Exit 2, before any run is recorded, when the exchange does not list ``--symbol`` or
+    does not serve its candles at ``--timeframe`` (asked for one candle)."""
+    import ccxt
+
+    timeframes = getattr(connection.rest, "timeframes", None) or {}
+    if connection.name != LOCAL and timeframes and request.timeframe not in timeframes:
+        served = ", ".join(timeframes)
+        raise fail(f"--timeframe {request.timeframe!r}: the {connection.name} exchange serves candles of {served}")
+    markets = await connection.rest.load_markets()
+    if request.symbol not in markets:
+        listed = ", ".join(sorted(markets)[:10])
+        raise fail(f"--symbol {request.symbol!r}: not listed by the {connection.name} exchange (e.g. {listed})")
+    try:
+        await connection.rest.fetch_ohlcv(request.symbol, request.timeframe, limit=1)
+    except (ccxt.BadRequest, ccxt.NotSupported) as exc:
+        what = f"--timeframe {request.timeframe!r}: the {connection.name} exchange serves no candles of this interval"
+        raise fail(f"{what} ({exc})") from None
 
 
 def _session_config(
@@ -247,7 +287,7 @@ def _session_config(
     from quantbridge.bridge import bridge
     from quantbridge.runtime.live import Mode, SessionConfig, SessionTiming
 
-    strategy = bridge(spec, bound, window=warmup)
+    strategy = bridge(spec, bound)  # window None: the path the certificate proved (all closed bars)
     return SessionConfig(
         mode=Mode(request.mode),
         account=account,
@@ -270,6 +310,7 @@ def _session_config(
 async def _run_session(config: SessionConfig, connection: Connection, store: Any, telegram: bool) -> SessionSummary:
     from quantbridge.runtime.live import TradingSession
     from quantbridge.runtime.marketdata.ccxt_ws import CcxtWebsocketClient
+    from quantbridge.runtime.venue import Redactor
 
     from .trade_telegram import telegram_sinks
 
@@ -287,6 +328,7 @@ async def _run_session(config: SessionConfig, connection: Connection, store: Any
             stream_factory=stream,
             venue_factory=_venue_factory(connection) if config.mode == "live" else None,
             sinks=sinks,
+            redact=Redactor(connection.secrets),
         )
         sessions.append(session)
         _install_signals(session)

@@ -6,9 +6,9 @@ reached at ``--exchange-url``) and the clock on the exchange's time."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -26,7 +26,17 @@ if TYPE_CHECKING:
     from quantbridge.runtime.components.risk_config import RiskConfig
     from quantbridge.runtime.live.credentials import Credentials
 
-__all__ = ["Connection", "GateResult", "check_gate", "connect", "load_risk", "prototype_named"]
+__all__ = [
+    "Connection",
+    "GateResult",
+    "check_account",
+    "check_gate",
+    "check_timeframe",
+    "connect",
+    "database_errors",
+    "load_risk",
+    "prototype_named",
+]
 
 EXIT_REFUSED: Final = 3
 LOCAL: Final = "local"
@@ -35,6 +45,54 @@ _LOCAL_KEY: Final = "local-demo-key"
 #: The wallet of an account on the in-process local exchange (USDT).
 LOCAL_DEMO_BALANCE: Final = Decimal(1_000_000)
 _LOCAL_SECRET: Final = "local-demo-secret"
+_MIN_SECONDS: Final = 1
+_MAX_SECONDS: Final = 86_400
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn a database that cannot be opened (bad URL, unreachable server, failed migration)
+    into exit 2 naming it — without its password (the store's messages never show it)."""
+    from sqlalchemy.exc import ArgumentError
+
+    from quantbridge.runtime.store import DatabaseOpenError
+
+    try:
+        yield
+    except DatabaseOpenError as exc:
+        raise fail(f"--db: {exc}") from None
+    except ArgumentError as exc:  # its text may quote the URL, password included: name the type only
+        raise fail(f"--db: not a database URL SQLAlchemy can open ({type(exc).__name__})") from None
+
+
+def check_account(account: str | None) -> None:
+    """Exit 2 unless ``account`` (when given) is a name the store accepts."""
+    from quantbridge.runtime.store._base import checked_account
+
+    if account is None:
+        return
+    try:
+        checked_account(account)
+    except ValueError as exc:
+        raise fail(f"--account: {exc}") from None
+
+
+def check_timeframe(timeframe: str, exchange: str) -> None:
+    """Exit 2 unless ``timeframe`` is a ccxt timeframe the candle aggregator serves (1s to 1d)
+    and, on the local exchange, one of the intervals it serves."""
+    import ccxt
+
+    from quantbridge.datasets.exchange.market import LOCAL_INTERVALS
+
+    try:
+        seconds = ccxt.Exchange.parse_timeframe(timeframe)
+    except (ccxt.BaseError, ValueError, TypeError):
+        raise fail(f"--timeframe {timeframe!r}: not a timeframe (e.g. 1m, 15m, 1h, 1d)") from None
+    if not _MIN_SECONDS <= seconds <= _MAX_SECONDS:
+        raise fail(f"--timeframe {timeframe!r}: the candle interval must be from 1s to 1d")
+    served = [t for t in LOCAL_INTERVALS if ccxt.Exchange.parse_timeframe(t) <= _MAX_SECONDS]
+    if exchange == LOCAL and timeframe not in served:
+        raise fail(f"--timeframe {timeframe!r}: the local exchange serves {', '.join(served)}")
 
 
 def prototype_named(name: str) -> PrototypeSpec:
@@ -61,7 +119,7 @@ def check_gate(spec: PrototypeSpec, params: Mapping[str, object], db: str, force
     from quantbridge.validation.certificates import CertificateStore, code_hash, params_hash
 
     wanted_code, wanted_params = code_hash(spec.function), params_hash(dict(params))
-    with CertificateStore(db) as store:
+    with database_errors(), CertificateStore(db) as store:
         cert = store.find_passing(spec.name, wanted_code, wanted_params)
         latest = store.latest(spec.name, wanted_code, wanted_params)
     if cert is not None:
@@ -96,13 +154,14 @@ def load_risk(path: Path | None) -> RiskConfig:
 @dataclass
 class Connection:
     """An async ccxt exchange for REST (and orders), a factory of websocket clients, the
-    clock on the exchange's time, and the secrets to keep out of logs."""
+    clock on the exchange's time, and the secrets to keep out of logs (and out of its repr:
+    the REST client holds the API key and secret too)."""
 
     name: str
-    rest: Any
+    rest: Any = field(repr=False)
     pro_factory: Any
     clock: ScaledClock
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)
     key_name: str
     url: str = ""
 

@@ -4,10 +4,10 @@ processes.
 
 ``kill`` queues a request that a running session picks up within a second (it trips the
 kill switch: entries blocked, working entries cancelled) and waits for the answer; for an
-account with no running session it records the trip itself, so the next run starts with
-the switch engaged. ``resume`` re-arms it the same way. Exit codes: 0 done, 1 a running
-session did not confirm within ``--wait`` seconds, 2 bad input (unknown account, nothing
-running).
+account with no running session (but with runs recorded) it records the trip itself, so the
+next run starts with the switch engaged. ``resume`` re-arms it the same way. Exit codes:
+0 done, 1 a running session did not confirm within ``--wait`` seconds, 2 bad input (an
+account without any recorded run, a database that cannot be opened, nothing running).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 import typer
 
 from .research_common import console, fail
+from .trade_setup import check_account, database_errors
 
 if TYPE_CHECKING:
     from quantbridge.runtime.store import TradingStore
@@ -49,7 +50,8 @@ def _now() -> object:
 def _open(db: str | None, account: str) -> TradingStore:
     from quantbridge.runtime.store import TradingStore
 
-    return TradingStore.open(_url(db), account)
+    with database_errors():
+        return TradingStore.open(_url(db), account)
 
 
 def _latest_runs(store: TradingStore, account: str | None) -> list[RunRecord]:
@@ -65,6 +67,7 @@ def _latest_runs(store: TradingStore, account: str | None) -> list[RunRecord]:
 # ---- status -------------------------------------------------------------------------------------
 def status(db: DbOpt = None, account: AccountOpt = None) -> None:
     """Strategies, open orders, positions, P&L and risk state of paper/live runs, from the store."""
+    check_account(account)
     with _open(db, account or "status") as store:
         runs = _latest_runs(store, account)
         if not runs:
@@ -153,10 +156,20 @@ def _targets(store: TradingStore, account: str | None) -> tuple[list[str], list[
     store.runs.mark_crashed_if_stale(_now(), account)  # type: ignore[arg-type]
     running = sorted({run.account for run in store.runs.running(account)})
     if account is not None and not running:
+        _check_known(store, account)
         return [], [account]
     if not running:
         raise fail("no paper or live session is running; name --account to set its kill switch for the next start")
     return running, []
+
+
+def _check_known(store: TradingStore, account: str) -> None:
+    """Exit 2 when no run of ``account`` was ever recorded (a typo would arm nothing)."""
+    if store.runs.all(account):
+        return
+    known = sorted({run.account for run in store.runs.all()})
+    listed = ", ".join(known) if known else "none: no paper or live run is recorded in this database"
+    raise fail(f"--account {account!r}: no run of this account was ever recorded (known accounts: {listed})")
 
 
 def _await(store: TradingStore, request_id: int, wait: float) -> str | None:
@@ -172,6 +185,7 @@ def _await(store: TradingStore, request_id: int, wait: float) -> str | None:
 def _steer(command: str, outcome: str, db: str | None, account: str | None, reason: str, wait: float) -> None:
     from quantbridge.runtime.components.risk_store import RiskDecision
 
+    check_account(account)
     unconfirmed = 0
     with _open(db, account or "control") as store:
         running, idle = _targets(store, account)

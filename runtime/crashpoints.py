@@ -7,7 +7,8 @@ OOM killer. The points sit where a crash is most dangerous for order state:
 
 * ``before_send`` — the order is stored as submitted, the request is not sent;
 * ``after_send`` — the exchange accepted the order, its answer is not processed;
-* ``after_fill`` — the venue saw a fill, it is not stored yet.
+* ``after_fill`` — the venue saw a fill, it is not stored yet;
+* ``after_fill_stored`` — the fill is stored, the order it belongs to not yet updated.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import signal
 from collections import Counter
 from typing import Final
 
-__all__ = ["CRASH_ENV", "POINTS", "crash_point"]
+__all__ = ["CRASH_ENV", "POINTS", "check_crash_setting", "crash_point"]
 
 CRASH_ENV: Final = "QUANTBRIDGE_CRASH_AT"
-POINTS: Final = ("before_send", "after_send", "after_fill")
+POINTS: Final = ("before_send", "after_send", "after_fill", "after_fill_stored")
 _reached: Counter[str] = Counter()
 
 
@@ -29,9 +30,14 @@ def _target() -> tuple[str, int] | None:
     if not raw:
         return None
     name, _, count = raw.partition(":")
-    if name not in POINTS:
+    if name not in POINTS or not (count or "1").isdigit():
         raise ValueError(f"${CRASH_ENV}={raw!r}: expected one of {', '.join(POINTS)} (optionally ':n')")
     return name, int(count or 1)
+
+
+def check_crash_setting() -> None:
+    """Fail at start (not at the first order) when ``$QUANTBRIDGE_CRASH_AT`` is misspelt."""
+    _target()
 
 
 def crash_point(name: str) -> None:

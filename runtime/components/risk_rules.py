@@ -148,6 +148,12 @@ class DailyLossCap(_Tripping):
     def reset(self, ts: pd.Timestamp) -> None:
         self._state = BreakerState()
 
+    def restore(self, state: BreakerState) -> None:
+        """A trip persisted by an earlier run holds for the rest of *its* trading day."""
+        super().restore(state)
+        if state.tripped and state.since is not None:
+            self._day = self._days.day_of(state.since)
+
     def check(self, order: Order, view: RiskView) -> Decision:
         self._roll(self._clock.now(), None)
         return self._blocked(order)

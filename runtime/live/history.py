@@ -17,10 +17,13 @@ import pandas as pd
 from ..domain.market import ContractType, Market
 from ..domain.marketdata import Candle
 
-__all__ = ["HistoryError", "closed_candles", "confirmed_candle", "market_from_ccxt"]
+__all__ = ["HistoryError", "candles_through", "closed_candles", "market_from_ccxt"]
 
 _PAGE: Final = 500
 _MS: Final = 1_000_000
+#: ccxt's precision modes (ccxt.DECIMAL_PLACES, ccxt.SIGNIFICANT_DIGITS; TICK_SIZE is 4).
+_DECIMAL_PLACES: Final = 2
+_SIGNIFICANT_DIGITS: Final = 3
 
 
 class HistoryError(RuntimeError):
@@ -36,10 +39,20 @@ def _decimal(value: Any, what: str) -> Decimal:
     return number
 
 
-def market_from_ccxt(symbol: str, markets: Mapping[str, Any]) -> Market:
-    """``symbol``'s :class:`Market` from ccxt's ``load_markets()`` result (tick size and
-    lot size from ``precision`` — ccxt's TICK_SIZE mode for Binance —, minimum quantity
-    and notional from ``limits``)."""
+def _grid(value: Any, mode: int | None, what: str) -> Decimal:
+    """A precision value as a step: ccxt's TICK_SIZE mode gives the step itself,
+    DECIMAL_PLACES the number of decimals; SIGNIFICANT_DIGITS has no fixed step."""
+    if mode == _DECIMAL_PLACES:
+        return Decimal(1).scaleb(-int(_decimal(value, what)))
+    if mode == _SIGNIFICANT_DIGITS:
+        raise HistoryError(f"{what}: the exchange states precision in significant digits; a fixed grid is needed")
+    return _decimal(value, what)
+
+
+def market_from_ccxt(symbol: str, markets: Mapping[str, Any], precision_mode: int | None = None) -> Market:
+    """``symbol``'s :class:`Market` from ccxt's ``load_markets()`` result: tick size and
+    lot size from ``precision`` (read by the exchange's ``precisionMode``: TICK_SIZE, as
+    for Binance, or DECIMAL_PLACES), minimum quantity and notional from ``limits``."""
     raw = markets.get(symbol)
     if raw is None:
         listed = ", ".join(sorted(markets)[:10])
@@ -48,8 +61,8 @@ def market_from_ccxt(symbol: str, markets: Mapping[str, Any]) -> Market:
     contract = ContractType.SPOT if raw.get("spot") else ContractType.LINEAR_PERPETUAL
     return Market(
         symbol=symbol,
-        tick_size=_decimal(precision.get("price"), f"{symbol} precision.price"),
-        lot_size=_decimal(precision.get("amount"), f"{symbol} precision.amount"),
+        tick_size=_grid(precision.get("price"), precision_mode, f"{symbol} precision.price"),
+        lot_size=_grid(precision.get("amount"), precision_mode, f"{symbol} precision.amount"),
         min_qty=_decimal((limits.get("amount") or {}).get("min") or 0, f"{symbol} limits.amount.min"),
         min_notional=_decimal((limits.get("cost") or {}).get("min") or 0, f"{symbol} limits.cost.min"),
         contract=contract,
@@ -88,12 +101,16 @@ async def closed_candles(exchange: Any, market: Market, timeframe: str, count: i
     return candles[-count:] if count > 0 else []
 
 
-async def confirmed_candle(exchange: Any, market: Market, timeframe: str, open_time: pd.Timestamp) -> Candle | None:
-    """The candle opening at ``open_time`` if the exchange already serves a later one (so
-    it is closed *by the exchange's clock*, whatever ours says), else None."""
+async def candles_through(
+    exchange: Any, market: Market, timeframe: str, first: pd.Timestamp, last: pd.Timestamp
+) -> list[Candle] | None:
+    """The candles opening from ``first`` to ``last`` (inclusive, oldest first) once the
+    exchange serves a later one — so all of them are closed *by the exchange's clock*,
+    whatever ours says —, else None."""
     interval = pd.Timedelta(exchange.parse_timeframe(timeframe), unit="s")
-    rows = await exchange.fetch_ohlcv(market.symbol, timeframe, since=open_time.value // _MS, limit=2)
+    wanted = int((last - first) / interval) + 2
+    rows = await exchange.fetch_ohlcv(market.symbol, timeframe, since=first.value // _MS, limit=min(wanted, _PAGE))
     page = [_candle(row, market, interval) for row in rows]
-    if len(page) == 2 and page[0].open_time == open_time and page[1].open_time > open_time:
-        return page[0]
-    return None
+    if not page or page[-1].open_time <= last:
+        return None
+    return [c for c in page if first <= c.open_time <= last]

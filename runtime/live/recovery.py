@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from decimal import Decimal
@@ -30,33 +31,66 @@ import pandas as pd
 from ..components.account import AccountStateStore
 from ..components.notifications import Level
 from ..domain.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected, VenueEvent
+from ..domain.fills import Fill
 from ..domain.orders import Order, OrderStatus
 from ..store import TradingStore
 
 if TYPE_CHECKING:
-    from ..venue.ccxt_venue import VenueOrder, VenueSnapshot
+    from ..venue.ccxt_venue import CcxtVenue, VenueOrder, VenueSnapshot
     from .session import TradingSession
     from .venues import LiveVenue
 
-__all__ = ["Reconciler", "restore_account", "save_venue_state"]
+__all__ = ["SETTLE_SECONDS", "Reconciler", "repair_orders", "restore_account", "save_venue_state", "stored_fills"]
 
 _log = logging.getLogger(__name__)
 _ZERO: Final = Decimal(0)
+#: How long a request may still arrive after it was sent (Binance's default receive window).
+SETTLE_SECONDS: Final = 10.0
 #: Fills are asked for from a little before the last stored one (exchange clocks differ).
 _FILL_SLACK: Final = pd.Timedelta(minutes=5)
 
 
-def restore_account(account: AccountStateStore, store: TradingStore, strategy_id: str) -> int:
-    """Apply the stored fills of ``strategy_id``'s orders (and the venue's own fills in
-    its markets) to ``account``, in recorded order; returns how many."""
-    count = 0
+def _found(snapshot: VenueSnapshot, client_order_id: str) -> bool:
+    seen = snapshot.orders.get(client_order_id)
+    return seen is not None and seen.found
+
+
+def stored_fills(store: TradingStore, account: AccountStateStore, strategy_id: str) -> list[Fill]:
+    """The stored fills of ``strategy_id``'s orders (and the venue's own fills in its
+    markets), in recorded order."""
+    mine: list[Fill] = []
     for fill in store.fills.all():
         order = store.orders.get(fill.client_order_id) if fill.client_order_id else None
-        mine = order.strategy_id == strategy_id if order is not None else account.market(fill.symbol) is not None
-        if mine and account.market(fill.symbol) is not None:
-            account.apply_fill(fill, order)
-            count += 1
+        ours = order.strategy_id == strategy_id if order is not None else True
+        if ours and account.market(fill.symbol) is not None:
+            mine.append(fill)
+    return mine
+
+
+def restore_account(account: AccountStateStore, store: TradingStore, fills: Iterable[Fill]) -> int:
+    """Apply ``fills`` to ``account``; returns how many."""
+    count = 0
+    for fill in fills:
+        account.apply_fill(fill, store.orders.get(fill.client_order_id) if fill.client_order_id else None)
+        count += 1
     return count
+
+
+def repair_orders(store: TradingStore, strategy_id: str) -> list[str]:
+    """Open orders whose stored fills are not all counted in them (a crash between storing
+    a fill and updating its order): the missing fills are applied to the order. Returns
+    the ids repaired."""
+    repaired: list[str] = []
+    for order in store.orders.open_orders(strategy_id):
+        counted, current = _ZERO, order
+        for fill in store.fills.for_order(order.client_order_id):
+            counted += fill.qty
+            if counted > order.filled_qty and not current.is_terminal:
+                current = current.apply_fill(fill)
+        if current is not order:
+            store.orders.update(current)
+            repaired.append(order.client_order_id)
+    return repaired
 
 
 def save_venue_state(store: TradingStore, snapshot: VenueSnapshot) -> None:
@@ -94,16 +128,35 @@ class Reconciler:
         if not isinstance(venue, CcxtVenue):
             raise TypeError("live reconciliation needs the ccxt venue")
         open_orders = self._store.orders.open_orders(self._session.config.strategy_id)
-        latest = self._store.fills.latest_ts()
-        since = None if latest is None else latest - _FILL_SLACK
-        symbol = self._session.config.symbol
-        snapshot = await venue.snapshot([symbol], [o.client_order_id for o in open_orders], since)
+        snapshot = await self._snapshot(venue, open_orders)
+        wait = self._settle_wait(open_orders, snapshot)
+        if wait > 0:  # an order sent just before the crash may still arrive: look again after
+            await asyncio.sleep(wait)
+            self._now = self._session.clock.now()
+            snapshot = await self._snapshot(venue, open_orders)
         self._apply_fills(snapshot)
         adopt = [order for order in open_orders if self._settle(order, snapshot.orders.get(order.client_order_id))]
         venue.adopt([self._current(order) for order in adopt])
         self._check_positions(snapshot)
         save_venue_state(self._store, snapshot)
         return self.corrections
+
+    async def _snapshot(self, venue: CcxtVenue, orders: Iterable[Order]) -> VenueSnapshot:
+        latest = self._store.fills.latest_ts()
+        since = None if latest is None else latest - _FILL_SLACK
+        symbol = self._session.config.symbol
+        return await venue.snapshot([symbol], [o.client_order_id for o in orders], since)
+
+    def _settle_wait(self, orders: Iterable[Order], snapshot: VenueSnapshot) -> float:
+        """Real seconds to wait before trusting that a submitted order the exchange does
+        not know was never sent: a request may arrive up to its receive window late."""
+        clock = self._session.clock
+        ages = [
+            clock.wall_seconds(self._now - (o.updated or o.created))
+            for o in orders
+            if o.status is OrderStatus.SUBMITTED and not _found(snapshot, o.client_order_id)
+        ]
+        return max(0.0, SETTLE_SECONDS - min(ages)) if ages else 0.0
 
     def _apply_fills(self, snapshot: VenueSnapshot) -> None:
         for fill in snapshot.fills:
@@ -133,16 +186,27 @@ class Reconciler:
         if order.is_terminal:
             return False
         if seen is None or not seen.found:
-            reason = "not at the exchange after a restart: the request never left"
-            self._push(OrderRejected(client_order_id=key, reason=reason, ts=self._now, received=self._now))
-            self._record("never_sent", key, f"{order.status.value} -> rejected")
-            return False
+            return self._not_found(order)
         if order.status is OrderStatus.SUBMITTED:
             self._push(
                 OrderAccepted(client_order_id=key, venue_order_id=seen.venue_order_id, ts=self._now, received=self._now)
             )
             self._record("order_status", key, f"submitted -> accepted (venue id {seen.venue_order_id})")
         return self._final_status(key, seen)
+
+    def _not_found(self, order: Order) -> bool:
+        """An order the exchange does not know: never sent (submitted), or gone (an
+        acknowledged order an exchange no longer lists, e.g. purged after cancellation)."""
+        key = order.client_order_id
+        if order.status is OrderStatus.SUBMITTED:
+            reason = "not at the exchange after a restart: the request never left"
+            self._push(OrderRejected(client_order_id=key, reason=reason, ts=self._now, received=self._now))
+            self._record("never_sent", key, "submitted -> rejected")
+        else:
+            reason = "the exchange no longer knows this order"
+            self._push(OrderCancelled(client_order_id=key, reason=reason, ts=self._now, received=self._now))
+            self._record("order_status", key, f"{order.status.value} -> cancelled: {reason}", level=Level.ERROR)
+        return False
 
     def _final_status(self, key: str, seen: VenueOrder) -> bool:
         status = seen.status
@@ -158,10 +222,25 @@ class Reconciler:
             self._push(
                 OrderRejected(client_order_id=key, reason="rejected at the exchange", ts=self._now, received=self._now)
             )
+        elif status == "closed":
+            return self._closed(key, seen)
         else:
             return status == "open"
         self._record("order_status", key, f"-> {status} at the exchange")
         return False
+
+    def _closed(self, key: str, seen: VenueOrder) -> bool:
+        """Filled at the exchange: its fills were applied above; if some are still missing
+        (older than the trades asked for) say so loudly instead of leaving it open."""
+        order = self._current_by_id(key)
+        if order is not None and not order.is_terminal:
+            detail = f"filled at the exchange ({seen.filled}) but only {order.filled_qty} is known: fills missing"
+            self._record("missing_fill", key, detail, level=Level.ERROR)
+            self._session.engine.kill(f"reconciliation: {detail}")
+        return False
+
+    def _current_by_id(self, key: str) -> Order | None:
+        return self._store.orders.get(key)
 
     def _check_positions(self, snapshot: VenueSnapshot) -> None:
         account = self._session.engine.account

@@ -38,9 +38,9 @@ import pandas as pd
 from ..clock import ScaledClock
 from ..components.notifications import Level, LoggingSink, NotificationCenter, NotificationSink
 from ..components.risk import BreakerState
-from ..components.risk_config import RiskConfig
+from ..components.risk_config import KillSwitchConfig, RiskConfig
 from ..core import Engine, EngineConfig, build_engine
-from ..crashpoints import crash_point
+from ..crashpoints import check_crash_setting, crash_point
 from ..domain.events import Event, OrderFilled
 from ..domain.market import Market
 from ..domain.marketdata import Candle
@@ -52,13 +52,15 @@ from ..store.runs import RunEnding
 from ..venue.simulated import SimulatedVenue, SimulatedVenueConfig
 from .config import Mode, SessionConfig
 from .control import SessionControl
-from .history import closed_candles, confirmed_candle, market_from_ccxt
-from .recovery import Reconciler, restore_account
+from .history import HistoryError, candles_through, closed_candles, market_from_ccxt
+from .recovery import Reconciler, repair_orders, restore_account, stored_fills
 from .venues import LiveVenue, PaperVenue
 
-__all__ = ["SessionSummary", "StreamFactory", "TradingSession", "VenueFactory"]
+__all__ = ["AccountBusyError", "SessionSummary", "StreamFactory", "TradingSession", "VenueFactory"]
 
 _log = logging.getLogger(__name__)
+#: Seconds housekeeping may keep failing before the run is failed.
+_HOUSEKEEPING_PATIENCE: Final = 60.0
 #: How often the candle forming at start is asked for before it is reported missing.
 _COMPLETE_ATTEMPTS: Final = 20
 
@@ -66,6 +68,10 @@ StreamFactory = Callable[[Sequence[str], ScaledClock], MarketDataClient]
 """Builds the market-data client for the symbols on the session's clock."""
 VenueFactory = Callable[["TradingSession"], LiveVenue]
 """Builds the live venue once the engine exists (it may read the session's account)."""
+
+
+class AccountBusyError(RuntimeError):
+    """Another live process trades this account."""
 
 
 @dataclass
@@ -103,6 +109,7 @@ class TradingSession:
         stream_factory: StreamFactory,
         venue_factory: VenueFactory | None = None,
         sinks: Sequence[NotificationSink] = (),
+        redact: Callable[[str], str] = str,  # e.g. a Redactor holding the API secrets
     ) -> None:
         if config.mode is Mode.LIVE and venue_factory is None:
             raise ValueError("live mode needs a venue factory (the ccxt venue)")
@@ -120,6 +127,9 @@ class TradingSession:
         self._venue: LiveVenue | None = None
         self._market: Market | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._failed = False
+        self._redact = redact
+        self._warm_until: pd.Timestamp | None = None
 
     # ---- public ------------------------------------------------------------------------------
     @property
@@ -138,10 +148,12 @@ class TradingSession:
     def control(self) -> SessionControl:
         return SessionControl(self.engine, f"{self.config.strategy_id} on {self.config.symbol} ({self.config.mode})")
 
-    def stop(self, reason: str = "stop requested") -> None:
-        """Ask the session to stop after the event in progress (signal-handler safe)."""
+    def stop(self, reason: str = "stop requested", *, failed: bool = False) -> None:
+        """Ask the session to stop after the event in progress (signal-handler safe);
+        ``failed``: the run ends as failed (exit 1), e.g. the stream or the store gave up."""
         if not self._stop.is_set():
-            self.summary.reason = self.summary.reason or reason
+            self.summary.reason = self.summary.reason or self._redact(reason)
+            self._failed = self._failed or failed
             self._stop.set()
             self._wake.set()
 
@@ -153,11 +165,14 @@ class TradingSession:
             await self._prepare()
             await self._warm_up()
             await self._trade()
-            self.summary.status = "stopped"
+            self.summary.status = "failed" if self._failed else "stopped"
         except Exception as exc:
             self.summary.status = "failed"
-            self.summary.reason = f"{type(exc).__name__}: {exc}"
-            _log.exception("session failed")
+            self.summary.reason = self._redact(f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, HistoryError | AccountBusyError):  # expected: the message says it all
+                _log.error("session refused: %s", self.summary.reason)
+            else:
+                _log.error("session failed: %s", self.summary.reason, exc_info=True)
             self.notifications.notify(self.clock.now(), Level.ERROR, "session_failed", self.summary.reason)
             raise
         finally:
@@ -167,10 +182,18 @@ class TradingSession:
     # ---- prepare -----------------------------------------------------------------------------
     async def _prepare(self) -> None:
         config = self.config
+        check_crash_setting()
         markets = await self.exchange.load_markets()
-        self._market = market_from_ccxt(config.symbol, markets)
+        self._market = market_from_ccxt(config.symbol, markets, getattr(self.exchange, "precisionMode", None))
         now = self.clock.now()
         crashed = self.store.runs.mark_crashed_if_stale(now, config.account)
+        busy = self.store.runs.running(config.account)
+        if busy:
+            run = busy[-1]
+            raise AccountBusyError(
+                f"account {config.account} is being traded by run {run.id} (pid {run.pid} on {run.host}); "
+                "one process per account: stop it first, or use another --account"
+            )
         run_id = self.store.runs.start(
             config.account,
             config.mode.value,
@@ -185,12 +208,19 @@ class TradingSession:
         )
         self.summary.run_id = run_id
         self.store = TradingStore.on_engine(self.store.engine, config.account, run_id)
+        self._expire_control_requests(now)
         if crashed:
             self._notify(Level.WARNING, "crash_detected", f"run(s) {', '.join(map(str, crashed))} ended without a stop")
         self._engine = self._build_engine()
         self._notify(Level.WARNING if config.forced else Level.INFO, "session_started", self._start_message())
         self._schedule_daily_summary(now)
         await self._recover()
+
+    def _expire_control_requests(self, now: pd.Timestamp) -> None:
+        """Requests left unhandled by an earlier run are not carried out now (the CLI told
+        its user they were not confirmed): a stale ``resume`` must not undo a newer kill."""
+        for request in self.store.control.pending(self.config.account):
+            self.store.control.mark_handled(request.id, now, "expired: not handled by the run it was sent to")
 
     def _start_message(self) -> str:
         config = self.config
@@ -214,7 +244,7 @@ class TradingSession:
             markets=markets,
             clock=self.clock,
             venue=venue,
-            config=EngineConfig(model=config.model, risk=config.risk or RiskConfig()),
+            config=EngineConfig(model=config.model, risk=self._risk_config()),
             notifications=self.notifications,
             order_store=self.store.orders,
             aggregators=lambda symbol: CandleAggregator(symbol, interval, start=self.clock.now()),
@@ -233,6 +263,15 @@ class TradingSession:
         self._venue = venue
         return engine
 
+    def _risk_config(self) -> RiskConfig:
+        """The configured chain, always with a kill switch: `quantbridge kill`, Telegram's
+        /kill and recovery rely on it."""
+        risk = self.config.risk or RiskConfig()
+        if risk.kill_switch is None:
+            _log.warning("the risk configuration has no kill switch: one is added (not engaged)")
+            risk = risk.model_copy(update={"kill_switch": KillSwitchConfig()})
+        return risk
+
     def _make_venue(self, markets: dict[str, Market]) -> LiveVenue:
         if self.config.mode is Mode.PAPER:
             simulated = SimulatedVenue(markets, self.clock, SimulatedVenueConfig(self.config.model))
@@ -242,7 +281,12 @@ class TradingSession:
 
     async def _recover(self) -> None:
         engine = self.engine
-        restored = restore_account(engine.account, self.store, self.config.strategy_id)
+        for key in repair_orders(self.store, self.config.strategy_id):
+            self.store.reconciliations.record(self.clock.now(), "order_fills", "stored fills applied to the order", key)
+        fills = stored_fills(self.store, engine.account, self.config.strategy_id)
+        restored = restore_account(engine.account, self.store, fills)
+        if isinstance(self._venue, PaperVenue):
+            self._venue.simulated.restore_fills(fills)
         self._restore_breakers()
         reconciler = Reconciler(self, self.store)
         if self.config.mode is Mode.PAPER:
@@ -277,6 +321,7 @@ class TradingSession:
         loaded = self.engine.strategies.preload(self.market.symbol, candles)
         if candles:
             self.engine.account.set_mark(self.market.symbol, candles[-1].close)
+            self._warm_until = candles[-1].open_time
         self.summary.warmup_candles = loaded
         self._notify(Level.INFO, "warmed_up", f"{loaded} closed {config.timeframe} candles of history loaded")
 
@@ -285,15 +330,31 @@ class TradingSession:
         self._spawn(self._complete(candle), "complete-first-candle")
 
     async def _complete(self, partial: Candle) -> None:
+        """Feed every candle from the one after the warm-up to the partial one, once the
+        exchange has closed them all (startup may span more than one interval)."""
         interval = partial.interval
-        for _ in range(_COMPLETE_ATTEMPTS):
-            candle = await confirmed_candle(self.exchange, self.market, self.config.timeframe, partial.open_time)
-            if candle is not None:
-                self.engine.feed(candle)
-                self._wake.set()
-                return
-            await asyncio.sleep(min(1.0, self.clock.wall_seconds(interval) / 10))
+        first = self._warm_until + interval if self._warm_until is not None else partial.open_time
+        try:
+            for _ in range(_COMPLETE_ATTEMPTS):
+                candles = await candles_through(self.exchange, self.market, self.config.timeframe, first,
+                                                partial.open_time)  # fmt: skip
+                if candles is not None:
+                    self._feed_history(candles, first, partial.open_time)
+                    return
+                await asyncio.sleep(min(1.0, self.clock.wall_seconds(interval) / 10))
+        except Exception as exc:  # a hole in the history is reported, never silent
+            _log.exception("fetching the first live candle failed")
+            self._notify(Level.WARNING, "history_gap", f"candles from {first.isoformat()} not fetched: {exc}")
+            return
         self._notify(Level.WARNING, "history_gap", f"candle {partial.open_time.isoformat()} not served by the exchange")
+
+    def _feed_history(self, candles: list[Candle], first: pd.Timestamp, last: pd.Timestamp) -> None:
+        for candle in candles:
+            self.engine.feed(candle)
+        self.engine.run_until_idle()
+        expected = int((last - first) / candles[0].interval) + 1 if candles else 0
+        if len(candles) != expected:
+            self._notify(Level.WARNING, "history_gap", f"{expected - len(candles)} candle(s) missing before {last}")
 
     # ---- trading -----------------------------------------------------------------------------
     async def _trade(self) -> None:
@@ -304,13 +365,29 @@ class TradingSession:
         self._spawn(self._housekeeping(), "housekeeping")
         if self.config.mode is Mode.LIVE:
             self._spawn(self._refresh_balances(), "balances")
-        duration = self.config.timing.duration
         try:
-            await asyncio.wait_for(self._stop.wait(), timeout=duration)
-        except TimeoutError:
-            self.summary.reason = self.summary.reason or f"duration of {duration:g} s reached"
+            await self._until_stopped()
         finally:
             await stream.close()
+
+    async def _until_stopped(self) -> None:
+        """Wait for a stop, the duration, or a task of the session dying (which fails the run)."""
+        duration = self.config.timing.duration
+        stopped = asyncio.ensure_future(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait([stopped, *self._tasks], timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not done:
+            self.stop(f"duration of {duration:g} s reached")
+        for task in done:
+            if task is stopped or task.cancelled():
+                continue
+            error = task.exception()
+            what = f"{task.get_name()} failed: {type(error).__name__}: {error}" if error else f"{task.get_name()} ended"
+            if error is not None or not self._stop.is_set():
+                self._notify(Level.ERROR, "session_error", what)
+                self.stop(what, failed=True)
 
     async def _consume(self, stream: MarketDataClient) -> None:
         engine = self.engine
@@ -322,25 +399,36 @@ class TradingSession:
                 if self._stop.is_set():
                     return
         except Exception as exc:  # the stream gave up (an error retrying cannot heal)
-            self._notify(Level.ERROR, "connection_lost", f"market data stream failed: {exc}")
-            self.stop(f"market data stream failed: {exc}")
+            self._notify(Level.ERROR, "connection_lost", f"market data stream failed: {exc}", source="stream")
+            self.stop(f"market data stream failed: {exc}", failed=True)
 
     async def _housekeeping(self) -> None:
+        """Timers, control requests and the heartbeat. A step that raises is reported and
+        retried on the next round; one that keeps failing for a minute fails the run."""
         timing = self.config.timing
         loop = asyncio.get_running_loop()
         next_control = next_heartbeat = loop.time()
+        failing_since: float | None = None
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timing.tick)
             self._wake.clear()
-            self.clock.fire_due()
-            self.engine.run_until_idle()
-            if loop.time() >= next_control:
-                self._read_control()
-                next_control = loop.time() + timing.control
-            if loop.time() >= next_heartbeat:
-                self._heartbeat()
-                next_heartbeat = loop.time() + timing.heartbeat
+            try:
+                self.clock.fire_due()
+                self.engine.run_until_idle()
+                if loop.time() >= next_control:
+                    next_control = loop.time() + timing.control
+                    self._read_control()
+                if loop.time() >= next_heartbeat:
+                    next_heartbeat = loop.time() + timing.heartbeat
+                    self._heartbeat()
+                failing_since = None
+            except Exception as exc:
+                failing_since = failing_since or loop.time()
+                _log.exception("housekeeping step failed")
+                self._notify(Level.ERROR, "session_error", f"housekeeping: {type(exc).__name__}: {exc}")
+                if loop.time() - failing_since > _HOUSEKEEPING_PATIENCE:
+                    raise
 
     async def _refresh_balances(self) -> None:
         """The exchange's wallet every ``timing.balances`` seconds (shown by ``quantbridge status``)."""
@@ -359,7 +447,11 @@ class TradingSession:
     def _read_control(self) -> None:
         control = self.control
         for request in self.store.control.pending(self.config.account):
-            result = control.apply(request.command, request.reason)
+            try:
+                result = control.apply(request.command, request.reason)
+            except Exception as exc:  # answer it: an unanswerable request must not come back forever
+                result = f"failed: {type(exc).__name__}: {exc}"
+                _log.exception("control %s failed", request.command)
             self.store.control.mark_handled(request.id, self.clock.now(), result)
             _log.info("control %s from %s: %s", request.command, request.source, result)
 
@@ -393,19 +485,40 @@ class TradingSession:
         """Store a fill before the engine sees it; a fill the store knows is not applied again."""
         if isinstance(event, OrderFilled):
             crash_point("after_fill")
-            if not self.store.fills.add(event.fill):
+            try:
+                fresh = self.store.fills.add(event.fill)
+            except Exception as exc:  # the fill cannot be made durable: stop trading, keep it for recovery
+                self._store_failed(event, exc)
+                return
+            if not fresh:
                 _log.info("fill %s already recorded: not applied again", event.fill.fill_id)
                 return
+            crash_point("after_fill_stored")
         self.engine.push(event)
         self._wake.set()
+
+    def _store_failed(self, event: OrderFilled, error: Exception) -> None:
+        """A fill the store could not record: the engine must not act on state it cannot
+        keep, so the kill switch trips and the run stops; the next start reconciles the fill
+        from the exchange."""
+        message = f"fill {event.fill.fill_id} could not be stored ({type(error).__name__}: {error}); trading stopped"
+        _log.error(message)
+        self._notify(Level.ERROR, "store_failed", message)
+        with contextlib.suppress(Exception):
+            self.engine.kill("store failure: " + message)
+        self.stop(message, failed=True)
 
     # ---- stop --------------------------------------------------------------------------------
     async def _shutdown(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # already reported by _until_stopped when it ended the run
+                _log.debug("task %s ended with an error", task.get_name(), exc_info=True)
         if self._venue is not None:
             with contextlib.suppress(Exception):
                 await self._venue.close()

@@ -5,7 +5,10 @@ beats (:meth:`RunStore.heartbeat`) while it trades and ends ``stopped`` (asked t
 ``failed`` (an error ended it) or ``crashed``. A process that died without saying so
 is found by :meth:`RunStore.mark_crashed_if_stale`: a ``running`` run on *this* host
 whose process no longer exists is marked ``crashed`` (runs of other hosts cannot be
-checked from here and are left alone). Every write is its own committed transaction.
+checked from here and are left alone). A run carrying *this* process's id that this
+process did not start is crashed too: its process died and the id was handed out again
+(a restarted container numbers its processes from 1 again). Every write is its own
+committed transaction.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ RunMode = Literal["paper", "live"]
 RunStatus = Literal["running", "stopped", "crashed", "failed"]
 RunEnding = Literal["stopped", "crashed", "failed"]
 _ENDINGS: Final = ("stopped", "crashed", "failed")
+#: The runs this process started, as (database, run id): a ``running`` run with this
+#: process's id that is not among them belongs to an earlier process whose id was reused.
+_OWN_RUNS: set[tuple[str, int]] = set()
 
 
 class UnknownRunError(KeyError):
@@ -102,6 +108,7 @@ class RunStore:
 
     def __init__(self, engine: Engine, *, host: str | None = None) -> None:
         self._engine = engine
+        self._database = engine.url.render_as_string(hide_password=True)
         self.host = host or socket.gethostname()
 
     def start(
@@ -146,7 +153,10 @@ class RunStore:
             key = connection.execute(statement).inserted_primary_key
         if key is None:  # pragma: no cover - every backend we support returns the new id
             raise RuntimeError("the database did not return the new run's id")
-        return int(key[0])
+        run_id = int(key[0])
+        if pid is None or pid == os.getpid():
+            _OWN_RUNS.add((self._database, run_id))
+        return run_id
 
     def _update(self, run_id: int, **values: object) -> None:
         with self._engine.begin() as connection:
@@ -166,10 +176,11 @@ class RunStore:
 
     def mark_crashed_if_stale(self, ts: pd.Timestamp, account: str | None = None) -> tuple[int, ...]:
         """Mark ``crashed`` (stopped at ``ts``) every ``running`` run of this host whose process
-        is gone (of ``account``, when given); returns their ids, oldest first."""
+        is gone (of ``account``, when given); returns their ids, oldest first. A run with this
+        process's id that this process did not start counts as gone (the id was reused)."""
         crashed: list[int] = []
         for run in self.running(account):
-            if run.host != self.host or process_alive(run.pid):
+            if run.host != self.host or self._alive(run):
                 continue
             reason = f"process {run.pid} on {run.host} was gone at {ts.isoformat()} (last heartbeat {run.heartbeat})"
             statement = (
@@ -181,6 +192,11 @@ class RunStore:
                 if connection.execute(statement).rowcount == 1:
                     crashed.append(run.id)
         return tuple(crashed)
+
+    def _alive(self, run: RunRecord) -> bool:
+        if run.pid == os.getpid():
+            return (self._database, run.id) in _OWN_RUNS
+        return process_alive(run.pid)
 
     def get(self, run_id: int) -> RunRecord | None:
         with reading(self._engine) as session:

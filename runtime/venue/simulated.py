@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
@@ -169,6 +169,16 @@ class SimulatedVenue:
             candle = self._last.get(w.order.symbol)
             if candle is not None and w.key in self._working:
                 self._fill_market(w, candle, candle.close, candle.close_time)
+
+    def restore_fills(self, fills: Iterable[Fill]) -> int:
+        """Book the fills of an earlier run (a paper session restarting) so its positions
+        and cash continue; no event is emitted. Protective brackets of a position opened
+        before the restart are not restored. Returns how many were booked."""
+        count = 0
+        for fill in fills:
+            self._ledger.apply(fill, tag="", reason=ExitReason.SIGNAL)
+            count += 1
+        return count
 
     def cancel(self, client_order_id: str) -> None:
         w = self._working.pop(client_order_id, None)

@@ -97,6 +97,7 @@ def _check_consistent(exchange: LocalExchange, db: str) -> TradingStore:
         ("before_send:2", {"never_sent"}),
         ("after_send:2", {"order_status", "missing_fill"}),
         ("after_fill:2", {"missing_fill"}),
+        ("after_fill_stored:2", {"order_fills"}),
     ],
 )
 def test_live_killed_at_a_crash_point_recovers_without_duplicate_or_lost_fill(

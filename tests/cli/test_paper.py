@@ -183,3 +183,43 @@ def test_live_on_a_real_exchange_needs_credentials_and_refuses_a_file_others_can
                           env=env)  # fmt: skip
     assert done.returncode == 2 and "chmod 600" in done.stderr
     assert "AKIA-visible-key" not in done.stderr + done.stdout and "very-secret-value" not in done.stderr + done.stdout
+
+
+def test_paper_restarted_continues_its_position_so_reversals_and_positions_stay_whole(venue: Venue, db: str) -> None:
+    for seconds in ("6", "12"):  # the second run starts with the first run's position in the simulated book
+        done = _run(_paper(venue, db, "--duration", seconds, "--force"))
+        assert done.returncode == 0, done.stderr
+    with TradingStore.open(db, ACCOUNT) as store:
+        runs = store.runs.all(ACCOUNT)
+        assert [run.status for run in runs] == ["stopped", "stopped"]
+        fills = store.fills.all()
+        assert any(fill.ts > runs[1].started for fill in fills), "the second run must trade"
+        held = Decimal(0)
+        for fill in fills:  # sma_crossover holds one unit, long or short: a reversal trades two
+            held += fill.signed_qty
+            assert abs(held) == 1, f"after fill {fill.fill_id}: position {held}"
+        assert store.accounts.positions()["BTC/USDT:USDT"].qty == held
+        cancelled = [o.reason for o in store.orders if o.status.value == "cancelled"]
+        assert all(reason.startswith("paper session stopped") for reason in cancelled), cancelled
+
+
+def test_a_second_session_on_a_traded_account_is_refused_and_stale_requests_expire(venue: Venue, db: str) -> None:
+    from quantbridge.runtime.clock import WallClock
+
+    with TradingStore.open(db, ACCOUNT) as store:  # left by a kill nobody confirmed
+        stale = store.control.request(ACCOUNT, "kill", "stale", "cli", WallClock().now())
+    process = subprocess.Popen(_paper(venue, db, "--duration", "20", "--force"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        _wait_running(db)
+        second = _run(_paper(venue, db, "--duration", "2", "--force"))
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert second.returncode == 1 and "is being traded by run 1" in second.stderr
+    with TradingStore.open(db, ACCOUNT) as store:
+        request = store.control.get(stale)
+        assert request is not None and request.result.startswith("expired")
+        assert [r.status for r in store.runs.all(ACCOUNT)] == ["stopped"]  # the refused run left no record
+        assert not [d for d in store.risk.all() if d.outcome == "trip"]

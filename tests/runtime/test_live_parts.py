@@ -162,3 +162,22 @@ def test_closed_candles_are_the_last_n_closed_ones_on_the_tick_grid(local_exchan
     first = candles[0]
     assert first.close == Decimal(str(bars["close"].iloc[280]))  # type: ignore[attr-defined]
     assert len(asyncio.run(fetch(1000))) == 400  # only what exists (paged through 500-candle pages)
+
+
+def test_candles_through_waits_until_the_exchange_serves_a_later_candle(local_exchange: LocalExchange) -> None:
+    from quantbridge.runtime.live.history import candles_through
+
+    bars = random_walk_bars(600, seed=7)
+
+    async def fetch(first: int, last: int) -> list[object] | None:
+        client = binanceusdm_async_client(local_exchange.url, rate_limit_ms=0)
+        try:
+            market = market_from_ccxt("BTC/USDT:USDT", await client.load_markets())
+            got = await candles_through(client, market, "1m", bars.index[first], bars.index[last])
+            return None if got is None else list(got)
+        finally:
+            await client.close()
+
+    closed = asyncio.run(fetch(390, 399))  # bar 400 is forming at the exchange: 390..399 are closed
+    assert closed is not None and [c.open_time for c in closed] == list(bars.index[390:400])  # type: ignore[attr-defined]
+    assert asyncio.run(fetch(390, 400)) is None  # 400 itself is not closed by the exchange's clock

@@ -189,6 +189,21 @@ def test_daily_loss_cap_when_reached_blocks_entries_until_the_next_trading_day()
     assert cap.check(new_order(), view) == Approve() and cap.anchor == 890
 
 
+def test_daily_loss_cap_restored_after_a_restart_holds_for_the_rest_of_its_trading_day() -> None:
+    clock = SimulatedClock(pd.Timestamp("2024-01-02 12:00", tz="UTC"))
+    first, view = DailyLossCap(Decimal(100), clock, "America/New_York", "17:00"), View()
+    first.observe(view, clock.now())
+    view.equity_value = Decimal(850)
+    assert first.observe(view, clock.now()) is not None
+    clock.advance_to(pd.Timestamp("2024-01-02 15:00", tz="UTC"))  # the process restarts, same trading day
+    restarted = DailyLossCap(Decimal(100), clock, "America/New_York", "17:00")
+    restarted.restore(first.state)
+    assert restarted.observe(view, clock.now()) is None  # the first observation must not re-arm it
+    assert isinstance(restarted.check(new_order(), view), Reject)
+    clock.advance_to(pd.Timestamp("2024-01-02 22:00", tz="UTC"))  # 17:00 in New York: its day is over
+    assert restarted.check(new_order(), view) == Approve()
+
+
 # ---- order rate ----------------------------------------------------------------------------------
 def test_order_rate_limit_when_a_burst_exceeds_the_window_rejects_until_it_rolls() -> None:
     clock = SimulatedClock(T0)
