@@ -103,24 +103,18 @@ def _print_runs(runs: Sequence[RunRecord]) -> None:
 
 
 def _realised(store: TradingStore) -> tuple[Decimal, Decimal]:
-    """Realised P&L (average cost, gross) and commission from the stored fills."""
-    qty: dict[str, Decimal] = {}
-    cost: dict[str, Decimal] = {}
-    pnl = fees = Decimal(0)
-    for fill in store.fills.all():
-        fees += fill.commission
-        held, basis = qty.get(fill.symbol, Decimal(0)), cost.get(fill.symbol, Decimal(0))
-        signed = fill.signed_qty
-        if held == 0 or (held > 0) == (signed > 0):
-            qty[fill.symbol], cost[fill.symbol] = held + signed, basis + signed * fill.price
-            continue
-        closing = min(abs(signed), abs(held))
-        avg = basis / held
-        pnl += closing * (fill.price - avg) * (1 if held > 0 else -1)
-        rest = held + signed
-        qty[fill.symbol] = rest
-        cost[fill.symbol] = avg * rest if (rest > 0) == (held > 0) else rest * fill.price
-    return pnl, fees
+    """Realised P&L net of commission (the runtime's own ledger replaying the stored fills,
+    point value 1 as for linear USDT contracts) and the commission paid."""
+    from quantbridge.datasets.trade_list import ExitReason
+    from quantbridge.runtime.accounting import Ledger
+    from quantbridge.runtime.execution import DEFAULT_MONEY_STEP
+
+    fills = store.fills.all()
+    ledger = Ledger(Decimal(0), {fill.symbol: Decimal(1) for fill in fills}, DEFAULT_MONEY_STEP)
+    pnl = sum(
+        (trade.pnl for fill in fills for trade in ledger.apply(fill, tag="", reason=ExitReason.SIGNAL)), Decimal(0)
+    )
+    return pnl, sum((fill.commission for fill in fills), Decimal(0))
 
 
 def _print_account(store: TradingStore) -> None:
@@ -140,7 +134,7 @@ def _print_account(store: TradingStore) -> None:
     if balances:
         out.print("exchange wallet: " + ", ".join(f"{b.asset} {b.total:,} (free {b.free:,})" for b in balances))
     pnl, fees = _realised(store)
-    out.print(f"fills: {len(store.fills)}, realised P&L {pnl:,.4f} (gross), commission {fees:,.4f}")
+    out.print(f"fills: {len(store.fills)}, realised P&L {pnl:,.4f} (net), commission {fees:,.4f}")
     tripped = [f"{name} ({d.detail})" for name, d in store.risk.breaker_states().items() if d.outcome == "trip"]
     out.print("risk: " + ("TRIPPED " + "; ".join(tripped) if tripped else "no breaker tripped"))
     fixes = store.reconciliations.all()
